@@ -1,0 +1,408 @@
+/*
+ * fcgi/main.c: hjo-api, the FastCGI responder behind nginx.
+ *
+ * Process model (measured in ../shared/docs/stack-ceilings.md): a master process owns the
+ * listening Unix socket (its own, or fd 0 inherited from spawn-fcgi/systemd) and forks N
+ * single-threaded workers.  Each worker blocks in FCGX_Accept_r, keeps one persistent
+ * PostgreSQL connection with its prepared statements, and answers one request at a time, so a
+ * slow client (nginx buffers it anyway) or a slow query (statement_timeout) holds one worker,
+ * never the others.  nginx must not use fastcgi_keep_conn with fewer workers than
+ * nginx workers × keepalive (libfcgi pins a process per kept connection).
+ *
+ * Signals: the master reads SIGTERM/SIGINT/SIGCHLD/SIGHUP from a signalfd; on SIGTERM it
+ * forwards SIGTERM, waits for the workers to finish their current request (deadline, then
+ * SIGKILL) and removes the socket.  A worker's handler only sets a flag and calls
+ * FCGX_ShutdownPending(); it is installed without SA_RESTART and the request is initialised
+ * with FCGI_FAIL_ACCEPT_ON_INTR, so a blocked accept returns (libfcgi's threaded pattern did not).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "route.h"
+
+#define MAX_WORKERS      256
+#define STOP_DEADLINE_MS 10000
+#define LISTEN_BACKLOG   1024
+
+static volatile sig_atomic_t worker_stop;
+
+static void worker_on_signal(int sig)
+{
+        (void)sig;
+        worker_stop = 1;
+        FCGX_ShutdownPending();
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct db *worker_connect(const struct cfg *cfg, int64_t *last_try_ms)
+{
+        struct db *db = NULL;
+        int64_t t = now_ms();
+        int r;
+
+        if (*last_try_ms && t - *last_try_ms < 1000)
+                return NULL; /* at most one attempt per second while the database is down */
+        *last_try_ms = t;
+        r = db_open(cfg->database_url, "hjo-api", cfg->statement_timeout_ms, &db);
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_WARNING, r,
+                                "database connection failed, answering 503 until it is back", NULL);
+                return NULL;
+        }
+        return db;
+}
+
+static int worker_main(int listen_fd, const struct cfg *cfg)
+{
+        struct sigaction sa;
+        FCGX_Request fr;
+        struct http_req req;
+        struct db *db = NULL;
+        int64_t last_try = 0;
+        sigset_t none;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = worker_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0; /* no SA_RESTART: a blocked accept must return */
+        (void)sigaction(SIGTERM, &sa, NULL);
+        (void)sigaction(SIGINT, &sa, NULL);
+        sa.sa_handler = SIG_IGN;
+        (void)sigaction(SIGPIPE, &sa, NULL);
+        sa.sa_handler = SIG_DFL;
+        (void)sigaction(SIGCHLD, &sa, NULL);
+        (void)sigaction(SIGHUP, &sa, NULL);
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+
+        db = worker_connect(cfg, &last_try);
+        if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+                return 1;
+        while (!worker_stop) {
+                if (FCGX_Accept_r(&fr) < 0) {
+                        if (worker_stop)
+                                break;
+                        continue; /* EINTR or a failed connection: accept the next one */
+                }
+                if (!db)
+                        db = worker_connect(cfg, &last_try);
+                if (http_req_init(&req, &fr, cfg, db) < 0)
+                        http_error(&req, 400, "invalid_request", "malformed request", NULL);
+                else
+                        route_dispatch(&req);
+                if (!req.replied)
+                        http_error(&req, 500, NULL, "internal error", NULL);
+                http_req_clear(&req);
+                FCGX_Finish_r(&fr);
+        }
+        FCGX_Free(&fr, 0);
+        db_close(db);
+        return 0;
+}
+
+struct master {
+        pid_t pids[MAX_WORKERS];
+        int n;
+        int listen_fd;
+        const struct cfg *cfg;
+};
+
+static int spawn_worker(struct master *m, int slot)
+{
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                _exit(worker_main(m->listen_fd, m->cfg));
+        m->pids[slot] = pid;
+        return 0;
+}
+
+static int reap(struct master *m, bool respawn)
+{
+        int alive = 0, status;
+        pid_t pid;
+
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                for (int i = 0; i < m->n; i++) {
+                        char pbuf[16], sbuf[16];
+
+                        if (m->pids[i] != pid)
+                                continue;
+                        m->pids[i] = 0;
+                        (void)snprintf(pbuf, sizeof(pbuf), "%d", (int)pid);
+                        (void)snprintf(sbuf, sizeof(sbuf), "%d",
+                                       WIFEXITED(status) ? WEXITSTATUS(status)
+                                                         : 128 + WTERMSIG(status));
+                        if (respawn) {
+                                log_kv(LOG_LVL_WARNING, "worker exited, restarting", "pid", pbuf,
+                                       "status", sbuf, NULL);
+                                /* do not spin if workers die at once (bad config) */
+                                (void)usleep(200 * 1000); /* lint-ok: master supervisor only */
+                                (void)spawn_worker(m, i);
+                        }
+                }
+        }
+        for (int i = 0; i < m->n; i++)
+                alive += m->pids[i] != 0;
+        return alive;
+}
+
+static void stop_workers(struct master *m, int sfd)
+{
+        int64_t deadline = now_ms() + STOP_DEADLINE_MS;
+
+        for (int i = 0; i < m->n; i++)
+                if (m->pids[i])
+                        (void)kill(m->pids[i], SIGTERM);
+        while (reap(m, false) > 0) {
+                struct pollfd p = { .fd = sfd, .events = POLLIN };
+                struct signalfd_siginfo si;
+                int64_t left = deadline - now_ms();
+
+                if (left <= 0) {
+                        log_kv(LOG_LVL_WARNING, "workers did not stop in time, killing", NULL);
+                        for (int i = 0; i < m->n; i++)
+                                if (m->pids[i])
+                                        (void)kill(m->pids[i], SIGKILL);
+                        while (reap(m, false) > 0)
+                                (void)poll(NULL, 0, 10);
+                        return;
+                }
+                /* A worker may have been blocked in accept when SIGTERM arrived before it got
+                   there; resend now and then. */
+                if (poll(&p, 1, left < 200 ? (int)left : 200) > 0) {
+                        if (read(sfd, &si, sizeof(si)) < 0 && errno != EAGAIN)
+                                log_kv(LOG_LVL_WARNING, "signalfd read failed, ignoring", NULL);
+                } else {
+                        for (int i = 0; i < m->n; i++)
+                                if (m->pids[i])
+                                        (void)kill(m->pids[i], SIGTERM);
+                }
+        }
+}
+
+static int open_listener(const char *path, long mode, bool *ret_created)
+{
+        struct stat st;
+        int fd;
+
+        if (path && *path) {
+                if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+                        (void)unlink(path); /* stale socket of a previous run */
+                fd = FCGX_OpenSocket(path, LISTEN_BACKLOG);
+                if (fd < 0)
+                        return -EADDRINUSE;
+                if (chmod(path, (mode_t)mode) < 0) {
+                        int e = -errno;
+
+                        close(fd);
+                        return e;
+                }
+                *ret_created = true;
+                return fd;
+        }
+        /* inherited from spawn-fcgi or systemd socket activation: fd 0 is the listener */
+        if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return -ENOTSOCK;
+        *ret_created = false;
+        return 0;
+}
+
+static void seed_demo(const struct cfg *cfg)
+{
+        struct db *db = NULL;
+        struct db_res *res = NULL;
+        int r;
+
+        r = db_open(cfg->database_url, "hjo-api-seed", 60000, &db);
+        if (r == 0)
+                r = db_exec(db, STMT_SEED_DEMO, NULL, &res, NULL);
+        if (r < 0)
+                (void)log_errno(LOG_LVL_WARNING, r, "seeding demo data failed, skipping", NULL);
+        else
+                log_kv(LOG_LVL_NOTICE, "demo data seeded", "jobs",
+                       db_res_ntuples(res) > 0 ? db_res_value(res, 0, 0) : "0", NULL);
+        db_res_free(res);
+        db_close(db);
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: hjo-api [--config FILE] [--socket PATH] [--workers N] "
+                   "[--check-config] [--dump-config]\n"
+                   "Configuration: see README.md (DATABASE_URL, HJO_SOCKET, HJO_WORKERS, ...).\n");
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "socket", required_argument, NULL, 's' },
+                { "workers", required_argument, NULL, 'w' },
+                { "check-config", no_argument, NULL, 'C' },
+                { "dump-config", no_argument, NULL, 'D' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct cfg *cfg = NULL;
+        struct master m = { .listen_fd = -1 };
+        const char *config_file = NULL, *socket_path = NULL;
+        char errbuf[512], nbuf[16];
+        bool check_only = false, dump = false, created = false, stopping = false;
+        enum log_level lvl = LOG_LVL_INFO;
+        long workers = -1;
+        sigset_t mask;
+        int sfd = -1, opt, r, ret = 1;
+
+        while ((opt = getopt_long(argc, argv, "c:s:w:CDh", longopts, NULL)) != -1) {
+                switch (opt) {
+                case 'c':
+                        config_file = optarg;
+                        break;
+                case 's':
+                        socket_path = optarg;
+                        break;
+                case 'w': {
+                        char *end = NULL;
+
+                        workers = strtol(optarg, &end, 10); /* lint-ok: argv, range-checked */
+                        if (!end || *end || workers < 1 || workers > MAX_WORKERS) {
+                                fprintf(stderr, "hjo-api: --workers must be 1..%d\n", MAX_WORKERS);
+                                return 2;
+                        }
+                        break;
+                }
+                case 'C':
+                        check_only = true;
+                        break;
+                case 'D':
+                        dump = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        r = cfg_load(config_file, &cfg, errbuf, sizeof(errbuf));
+        if (r < 0) {
+                fprintf(stderr, "hjo-api: configuration error: %s\n", errbuf);
+                return 2;
+        }
+        if (log_level_parse(cfg->log_level, &lvl) < 0)
+                lvl = LOG_LVL_INFO;
+        log_setup("hjo-api", lvl);
+        if (dump)
+                cfg_dump(cfg, stdout);
+        if (check_only || dump) {
+                if (check_only)
+                        printf("configuration ok\n");
+                cfg_free(cfg);
+                return 0;
+        }
+
+        m.cfg = cfg;
+        m.n = workers > 0 ? (int)workers : (int)cfg->workers;
+        if (FCGX_Init() != 0) {
+                log_kv(LOG_LVL_ERR, "FCGX_Init failed", NULL);
+                goto out;
+        }
+        m.listen_fd = open_listener(socket_path ? socket_path : cfg->socket_path, cfg->socket_mode,
+                                    &created);
+        if (m.listen_fd < 0) {
+                (void)log_errno(LOG_LVL_ERR, m.listen_fd, "cannot listen", "socket",
+                                socket_path ? socket_path : cfg->socket_path, NULL);
+                goto out;
+        }
+        r = http_stats_init(route_count());
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "cannot map request counters", NULL);
+                goto out;
+        }
+        if (cfg->seed_demo && strcmp(cfg->scheduler_backend, "mock") == 0)
+                seed_demo(cfg);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGCHLD);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                goto out;
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        if (sfd < 0)
+                goto out;
+        for (int i = 0; i < m.n; i++) {
+                r = spawn_worker(&m, i);
+                if (r < 0) {
+                        (void)log_errno(LOG_LVL_ERR, r, "fork failed", NULL);
+                        stop_workers(&m, sfd);
+                        goto out;
+                }
+        }
+        (void)snprintf(nbuf, sizeof(nbuf), "%d", m.n);
+        log_kv(LOG_LVL_NOTICE, "hjo-api started", "workers", nbuf, "socket",
+               socket_path ? socket_path : (*cfg->socket_path ? cfg->socket_path : "fd 0"),
+               "version", PACKAGE_VERSION, NULL);
+        while (!stopping) {
+                struct signalfd_siginfo si;
+                ssize_t k = read(sfd, &si, sizeof(si));
+
+                if (k != (ssize_t)sizeof(si))
+                        continue;
+                switch (si.ssi_signo) {
+                case SIGCHLD:
+                        (void)reap(&m, true);
+                        break;
+                case SIGHUP:
+                        log_kv(LOG_LVL_NOTICE, "SIGHUP: configuration is read at start; "
+                                               "restart to apply changes, ignoring", NULL);
+                        break;
+                default:
+                        stopping = true;
+                        break;
+                }
+        }
+        log_kv(LOG_LVL_NOTICE, "stopping", NULL);
+        stop_workers(&m, sfd);
+        log_kv(LOG_LVL_NOTICE, "stopped", NULL);
+        ret = 0;
+out:
+        if (created)
+                (void)unlink(socket_path ? socket_path : cfg->socket_path);
+        if (sfd >= 0)
+                close(sfd);
+        cfg_free(cfg);
+        return ret;
+}

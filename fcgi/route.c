@@ -1,0 +1,108 @@
+/*
+ * fcgi/route.c: path and method dispatch.  Paths are matched segment by segment on the raw
+ * REQUEST_URI path, so percent-encoded or dot segments never reach a handler as something
+ * else; a {id} segment is handed to the handler, which validates it.
+ */
+#include "config.h"
+#include "route.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "http.h"
+
+/* clang-format off */
+static const struct route routes[] = {
+        { "GET",    "/v1/health",              api_health },
+        { "POST",   "/v1/events/job-started",  api_job_started },
+        { "POST",   "/v1/events/job-finished", api_job_finished },
+        { "GET",    "/v1/jobs",                api_jobs_list },
+        { "POST",   "/v1/jobs",                api_job_create },
+        { "GET",    "/v1/jobs/{id}",           api_job_get },
+        { "PATCH",  "/v1/jobs/{id}",           api_job_patch },
+        { "DELETE", "/v1/jobs/{id}",           api_job_delete },
+        { "GET",    "/v1/jobs/{id}/metrics",   api_samples_list },
+        { "POST",   "/v1/jobs/{id}/metrics",   api_sample_add },
+        { "GET",    "/metrics",                api_metrics },
+};
+/* clang-format on */
+
+static const char *const names[] = {
+        "/v1/health",    "/v1/events/job-started", "/v1/events/job-finished",
+        "/v1/jobs",      "/v1/jobs",               "/v1/jobs/{id}",
+        "/v1/jobs/{id}", "/v1/jobs/{id}",          "/v1/jobs/{id}/metrics",
+        "/v1/jobs/{id}/metrics", "/metrics",
+};
+
+size_t route_count(void)
+{
+        return ARRAY_SIZE(routes);
+}
+
+const char *const *route_names(void)
+{
+        return names;
+}
+
+/* Matches path against pattern; a "{id}" segment is copied into id (size idsz). */
+static bool match(const char *pattern, const char *path, char *id, size_t idsz)
+{
+        const char *p = pattern, *s = path;
+
+        while (*p && *s) {
+                if (strncmp(p, "{id}", 4) == 0) {
+                        size_t n = strcspn(s, "/");
+
+                        if (n == 0 || n >= idsz)
+                                return false;
+                        memcpy(id, s, n);
+                        id[n] = '\0';
+                        p += 4;
+                        s += n;
+                        continue;
+                }
+                if (*p != *s)
+                        return false;
+                p++;
+                s++;
+        }
+        return *p == '\0' && *s == '\0';
+}
+
+void route_dispatch(struct http_req *req)
+{
+        char id[512];
+        char allow[128] = "";
+        char hdr[160];
+        size_t alen = 0;
+        int path_route = -1;
+
+        for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+                if (!match(routes[i].pattern, req->path, id, sizeof(id)))
+                        continue;
+                if (path_route < 0)
+                        path_route = (int)i;
+                if (strcmp(routes[i].method, req->method) == 0) {
+                        req->route_idx = (int)i;
+                        routes[i].handler(req, strstr(routes[i].pattern, "{id}") ? id : NULL);
+                        return;
+                }
+                if (alen + strlen(routes[i].method) + 3 < sizeof(allow)) {
+                        int n = snprintf(allow + alen, sizeof(allow) - alen, "%s%s",
+                                         alen ? ", " : "", routes[i].method);
+
+                        if (n > 0)
+                                alen += (size_t)n;
+                }
+        }
+        if (path_route < 0) {
+                http_error(req, 404, "not_found", "no such route", NULL);
+                return;
+        }
+        req->route_idx = path_route;
+        (void)snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+        http_error_hdr(req, 405, "method_not_allowed", "method not allowed on this route", NULL,
+                       hdr);
+}

@@ -1,0 +1,23 @@
+/*
+ * fcgi/route.h: the static route table of hjo-api (STYLE 4.8).  An unknown path is 404, a known
+ * path with a method it does not serve is 405 with an Allow header.
+ */
+#pragma once
+#include <stddef.h>
+
+#include "api.h"
+
+struct http_req;
+
+struct route {
+        const char *method;
+        const char *pattern; /* segments; "{id}" captures one non-empty segment */
+        api_handler_fn handler;
+};
+
+/* The route patterns, for request counters ("/v1/jobs/{id}", ...). */
+size_t route_count(void);
+const char *const *route_names(void);
+
+/* Finds the route and calls its handler, or answers 404/405 itself. */
+void route_dispatch(struct http_req *req);

@@ -1,0 +1,41 @@
+/*
+ * lib/cfg.h: hjo configuration (STYLE 4.12).  One key table; precedence: compiled-in defaults,
+ * then the optional `key = value` file, then the environment.  The environment name of a key is
+ * HJO_<KEY> except where the Slurm integration guide fixes it (DATABASE_URL, SCHEDULER_BACKEND,
+ * SLURM_BASE_URL, SLURM_API_VERSION, METRICS_RETENTION_DAYS) or the issue does (SEED_DEMO).
+ * The file is named by HJO_CONFIG or the caller.  The result is immutable and passed explicitly.
+ * Callers may read every field.  Not thread-safe while loading; the loaded struct is read-only.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "compiler.h"
+
+struct cfg {
+        char *database_url;            /* DATABASE_URL, libpq URI or key=value DSN; secret */
+        char *scheduler_backend;       /* SCHEDULER_BACKEND: "slurm" | "mock" (default mock) */
+        char *slurm_base_url;          /* SLURM_BASE_URL (default http://localhost:6820) */
+        char *slurm_api_version;       /* SLURM_API_VERSION: v0.0.NN (default v0.0.38) */
+        int64_t metrics_retention_days; /* METRICS_RETENTION_DAYS: 1..36500 (default 30) */
+        bool seed_demo;                /* SEED_DEMO: true|false (default false) */
+        char *socket_path;             /* HJO_SOCKET: FastCGI Unix socket path ("" = inherit fd 0) */
+        int64_t socket_mode;           /* HJO_SOCKET_MODE: octal, default 0660 */
+        int64_t workers;               /* HJO_WORKERS: 1..256 FastCGI worker processes (default 8) */
+        int64_t metrics_grace_seconds; /* HJO_METRICS_GRACE_SECONDS: 0..86400 (default 300) */
+        int64_t statement_timeout_ms;  /* HJO_STATEMENT_TIMEOUT_MS: 100..600000 (default 5000) */
+        char *log_level;               /* HJO_LOG_LEVEL: err|warning|notice|info|debug (default info) */
+        char *sql_dir;                 /* HJO_SQL_DIR: migrations directory (default $(datadir)/hjo/sql) */
+};
+
+/*
+ * Loads defaults, then `file` when non-NULL (or $HJO_CONFIG when file is NULL and it is set),
+ * then the environment; validates everything.  On error returns -EINVAL (bad value, unknown key,
+ * syntax error), -ENOENT/-EACCES (file), and writes a message naming "file:line: key" or the
+ * environment variable into errbuf.  Caller frees with cfg_free().
+ */
+MUST_CHECK int cfg_load(const char *file, struct cfg **ret, char *errbuf, size_t errsz);
+void cfg_free(struct cfg *c); /* NULL-safe; wipes secrets */
+/* Prints "key = value  # source" lines for every key, secrets (passwords in DSNs) masked. */
+void cfg_dump(const struct cfg *c, FILE *out);

@@ -1,0 +1,58 @@
+/*
+ * lib/db.h: one PostgreSQL connection with its prepared statements (STYLE 4.10).
+ * The connection is opaque; results are opaque too (struct db_res), so no libpq type leaks
+ * into callers.  All statement text lives in lib/db_stmts.c; callers name statements by id.
+ * A struct db belongs to one thread/process at a time.
+ */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler.h"
+#include "db_stmts.h"
+
+struct db;
+struct db_res;
+
+/* Details of a failed statement that may be shown to clients (hjo's own HJxxx errors only)
+   or logged (sqlstate). */
+struct db_err {
+        char sqlstate[6];
+        char message[256]; /* for HJxxx errors: our text from sql/; otherwise empty */
+        char field[64];    /* for HJ400: the offending field */
+};
+
+/*
+ * Connects with `dsn` (libpq URI or key=value string), sets application_name and
+ * statement_timeout, and prepares every statement of lib/db_stmts.c.
+ * 0, -ENOTCONN (server unreachable or refused), -EIO (preparing failed).
+ */
+MUST_CHECK int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
+                       struct db **ret);
+void db_close(struct db *db); /* NULL-safe */
+
+/*
+ * db may be NULL (no connection yet): -ENOTCONN.
+ * Runs prepared statement `id` with text parameters (NULL = SQL NULL).  On success *ret holds
+ * the result (free with db_res_free()); ret may be NULL to discard it.
+ * Errors: -EINVAL (HJ400 / data exceptions 22xxx / check violations 23514), -ENOENT (HJ404),
+ * -EEXIST (unique violation 23505 or HJ409), -ETIMEDOUT (57014), -ENOTCONN (class 08, or the
+ * connection was lost and one reconnect + retry failed), -EIO (anything else).
+ * err, when non-NULL, receives the details.
+ */
+MUST_CHECK int db_exec(struct db *db, enum db_stmt id, const char *const *params,
+                       struct db_res **ret, struct db_err *err);
+/* Runs a fixed, parameterless command (BEGIN, COMMIT, ROLLBACK, SET ...) from db_stmts. */
+MUST_CHECK int db_command(struct db *db, const char *sql);
+
+int db_res_ntuples(const struct db_res *r);
+int db_res_nfields(const struct db_res *r);
+/* Borrowed, valid until db_res_free(); "" for NULL (check db_res_isnull). */
+const char *db_res_value(const struct db_res *r, int row, int col);
+int db_res_length(const struct db_res *r, int row, int col);
+bool db_res_isnull(const struct db_res *r, int row, int col);
+void db_res_free(struct db_res *r); /* NULL-safe */
+
+/* The connection's server version (e.g. 150020), 0 when unknown. */
+int db_server_version(const struct db *db);
