@@ -25,30 +25,6 @@
 #define F(t, m) offsetof(struct t, m)
 /* clang-format on */
 
-static bool valid_gpu_vendor(const char *s, size_t len)
-{
-        static const char *const v[] = { "none", "nvidia", "amd", "mixed" };
-
-        for (size_t i = 0; i < 4; i++)
-                if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
-                        return true;
-        return false;
-}
-
-/* GPU identifiers as nvidia-smi / rocm-smi print them: "GPU-8f2c…", "0", "card1". */
-static bool valid_gpu_device(const char *s, size_t len)
-{
-        if (len == 0 || len > 128)
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == ':' || c == '.'))
-                        return false;
-        }
-        return true;
-}
 
 static bool valid_final_state(const char *s, size_t len)
 {
@@ -88,8 +64,8 @@ static const struct jv_field started_fields[] = {
         { "cpu_allocation", JV_I64, F(started, cpus), F(started, has_cpus), JV_NULLABLE, 0, INT32_MAX, 0, 0, 0, NULL },
         { "memory_allocation_mb", JV_I64, F(started, mem_mb), F(started, has_mem), JV_NULLABLE, 0, INT64_C(1) << 40, 0, 0, 0, NULL },
         { "gpu_allocation", JV_I64, F(started, gpus), F(started, has_gpus), JV_NULLABLE, 0, INT32_MAX, 0, 0, 0, NULL },
-        { "gpu_vendor", JV_STR, F(started, vendor), NOHAS, JV_NULLABLE, 1, 16, 0, 0, 0, valid_gpu_vendor },
-        { "gpu_devices", JV_STRARR, F(started, devices), NOHAS, JV_NULLABLE, 1, 128, 0, 0, 64, valid_gpu_device },
+        { "gpu_vendor", JV_STR, F(started, vendor), NOHAS, JV_NULLABLE, 1, 16, 0, 0, 0, api_valid_gpu_vendor },
+        { "gpu_devices", JV_STRARR, F(started, devices), NOHAS, JV_NULLABLE, 1, 128, 0, 0, 64, api_valid_gpu_device },
         { "cgroup_path", JV_STR, F(started, cgroup), NOHAS, JV_NULLABLE, 1, 4096, 0, 0, 0, valid_path },
         { "partition", JV_STR, F(started, partition), NOHAS, JV_NULLABLE, 1, VALID_NAME_MAX, 0, 0, 0, valid_name },
         { "account", JV_STR, F(started, account), NOHAS, JV_NULLABLE, 1, VALID_NAME_MAX, 0, 0, 0, valid_name },

@@ -36,29 +36,6 @@ static bool valid_state(const char *s, size_t len)
         return false;
 }
 
-static bool valid_gpu_vendor(const char *s, size_t len)
-{
-        static const char *const v[] = { "none", "nvidia", "amd", "mixed" };
-
-        for (size_t i = 0; i < 4; i++)
-                if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
-                        return true;
-        return false;
-}
-
-static bool valid_gpu_device(const char *s, size_t len)
-{
-        if (len == 0 || len > 128)
-                return false;
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_' || c == ':' || c == '.'))
-                        return false;
-        }
-        return true;
-}
 
 /* Answers 400 for a query string that qparam_parse() rejected. */
 static int parse_query(struct http_req *req, const struct qparam *spec, struct qval *vals)
@@ -147,8 +124,8 @@ static const struct jv_field create_fields[] = {
         { "allocated_cpus", JV_I64, F(create, cpus), F(create, has_cpus), JV_NULLABLE, 0, INT32_MAX, 0, 0, 0, NULL },
         { "allocated_memory_mb", JV_I64, F(create, mem_mb), F(create, has_mem), JV_NULLABLE, 0, INT64_C(1) << 40, 0, 0, 0, NULL },
         { "allocated_gpus", JV_I64, F(create, gpus), F(create, has_gpus), JV_NULLABLE, 0, INT32_MAX, 0, 0, 0, NULL },
-        { "gpu_vendor", JV_STR, F(create, vendor), NOHAS, JV_NULLABLE, 1, 16, 0, 0, 0, valid_gpu_vendor },
-        { "gpu_devices", JV_STRARR, F(create, devices), NOHAS, JV_NULLABLE, 1, 128, 0, 0, 64, valid_gpu_device },
+        { "gpu_vendor", JV_STR, F(create, vendor), NOHAS, JV_NULLABLE, 1, 16, 0, 0, 0, api_valid_gpu_vendor },
+        { "gpu_devices", JV_STRARR, F(create, devices), NOHAS, JV_NULLABLE, 1, 128, 0, 0, 64, api_valid_gpu_device },
         { "cgroup_path", JV_STR, F(create, cgroup), NOHAS, JV_NULLABLE, 1, 4096, 0, 0, 0, valid_path },
         { 0 },
 };

@@ -220,3 +220,27 @@ void api_run_json(struct http_req *req, enum db_stmt stmt, const char *const *pa
                            (size_t)db_res_length(res, 0, 0), extra_headers);
         db_res_free(res);
 }
+
+bool api_valid_gpu_vendor(const char *s, size_t len)
+{
+        static const char *const v[] = { "none", "nvidia", "amd", "mixed" };
+
+        for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+                if (strlen(v[i]) == len && memcmp(v[i], s, len) == 0)
+                        return true;
+        return false;
+}
+
+bool api_valid_gpu_device(const char *s, size_t len)
+{
+        if (len == 0 || len > 128)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_' || c == ':' || c == '.'))
+                        return false;
+        }
+        return true;
+}

@@ -42,6 +42,12 @@ MUST_CHECK bool api_job_id_ok(struct http_req *req, const char *id);
 /* The audit "changed_by": X-Changed-By when given, else "<route> <remote address>". */
 const char *api_actor(const struct http_req *req, char *buf, size_t size);
 
+/* gpu_vendor: none | nvidia | amd | mixed. */
+bool api_valid_gpu_vendor(const char *s, size_t len);
+/* GPU identifiers as nvidia-smi / rocm-smi print them ("GPU-8f2c…", "0", "card1"): 1-128 chars
+   of [A-Za-z0-9_.:-]. */
+bool api_valid_gpu_device(const char *s, size_t len);
+
 /*
  * Runs stmt; answers `status` with the JSON text in row 0, column 0 (404 when that is NULL or
  * there is no row), or the mapped error.

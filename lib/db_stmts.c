@@ -36,17 +36,18 @@ static const char SQL_METRICS_GPUS[] =
         "    OR j.end_time > now() - make_interval(secs => $1::int)"
         " ORDER BY g.job_id, g.node, g.gpu_id, g.ts DESC";
 
-/* /metrics: per node, the latest node sample of the last $1 seconds and the number of running
-   jobs that list the node. */
+/* /metrics: per node, the latest node sample of the last $1 seconds, and the node's job count:
+   the one its collector counted in that sample, else the running jobs that list the node. */
 static const char SQL_METRICS_NODES[] =
         "WITH latest AS ("
-        "  SELECT DISTINCT ON (node) node, cpu_usage_percent, memory_used_bytes FROM node_samples"
+        "  SELECT DISTINCT ON (node) node, cpu_usage_percent, memory_used_bytes, job_count"
+        "  FROM node_samples"
         "  WHERE ts > now() - make_interval(secs => $1::int) ORDER BY node, ts DESC),"
         " running AS ("
         "  SELECT n.node, count(*) AS c FROM jobs j CROSS JOIN LATERAL unnest(j.nodes) AS n(node)"
         "  WHERE j.state = 'running' GROUP BY n.node)"
         " SELECT coalesce(l.node, r.node), l.cpu_usage_percent, l.memory_used_bytes,"
-        " coalesce(r.c, 0)"
+        " coalesce(l.job_count, r.c, 0)"
         " FROM latest l FULL JOIN running r ON r.node = l.node ORDER BY 1";
 
 static const char SQL_METRICS_STATES[] =

@@ -10,7 +10,7 @@
 #define VALID_HOSTNAME_MAX 253
 #define VALID_NAME_MAX     255
 
-/* 1-255 chars of [A-Za-z0-9._:-]. */
+/* 1-255 chars of [A-Za-z0-9._:-], except "." and "..". */
 bool valid_job_id(const char *s, size_t len);
 /* DNS-ish host name: 1-253 chars, labels of [A-Za-z0-9_-] (1-63) separated by dots,
    no leading/trailing dot or hyphen in a label. */

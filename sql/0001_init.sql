@@ -9,7 +9,7 @@
 
 CREATE TABLE jobs (
         id                  text PRIMARY KEY
-                            CHECK (id ~ '^[A-Za-z0-9._:-]{1,255}$'),
+                            CHECK (id ~ '^[A-Za-z0-9._:-]{1,255}$' AND id NOT IN ('.', '..')),
         user_name           text CHECK (user_name IS NULL OR length(user_name) BETWEEN 1 AND 255),
         nodes               text[] NOT NULL DEFAULT '{}',
         node_count          integer GENERATED ALWAYS AS (cardinality(nodes)) STORED,

@@ -1,0 +1,106 @@
+/* tests/unit/test_qparam.c: query string decoding and validation (fcgi/qparam.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "qparam.h"
+#include "tap.h"
+
+static const char *const states[] = { "pending", "running", "completed", NULL };
+
+enum { Q_STATE, Q_USER, Q_NODE, Q_SINCE, Q_LIMIT, Q__MAX };
+
+static const struct qparam spec[Q__MAX + 1] = {
+        [Q_STATE] = { "state", QP_ENUM, 0, 0, 0, states },
+        [Q_USER] = { "user", QP_NAME, 0, 0, 0, NULL },
+        [Q_NODE] = { "node", QP_HOST, 0, 0, 0, NULL },
+        [Q_SINCE] = { "since", QP_TIME, 0, 0, 0, NULL },
+        [Q_LIMIT] = { "limit", QP_INT, 1, 1000, 100, NULL },
+        [Q__MAX] = { NULL, 0, 0, 0, 0, NULL },
+};
+
+struct qcase {
+        const char *query;
+        int want;
+        const char *field; /* expected reterr_field on failure */
+};
+
+static const struct qcase cases[] = {
+        { "", 0, NULL },
+        { "&&", 0, NULL },
+        { "state=running", 0, NULL },
+        { "state=bogus", -EINVAL, "state" },
+        { "limit=1000", 0, NULL },
+        { "limit=1001", -EINVAL, "limit" },
+        { "limit=0", -EINVAL, "limit" },
+        { "limit=-1", -EINVAL, "limit" },
+        { "limit=abc", -EINVAL, "limit" },
+        { "limit=", -EINVAL, "limit" },
+        { "limit", -EINVAL, "limit" },
+        { "limit=5&limit=6", -EINVAL, "limit" },
+        { "bogus=1", -EINVAL, "bogus" },
+        { "user=%27%20OR%201%3D1%20--", 0, NULL },
+        { "user=a%00b", -EINVAL, "user" },
+        { "user=%zz", -EINVAL, "user" },
+        { "user=%4", -EINVAL, "user" },
+        { "user=%0a", -EINVAL, "user" },
+        { "user=%ff", -EINVAL, "user" },
+        { "user=Zo%C3%AB", 0, NULL },
+        { "node=node01", 0, NULL },
+        { "node=no%20de", -EINVAL, "node" },
+        { "node=..%2Fetc", -EINVAL, "node" },
+        { "since=2026-01-01T00:00:00Z", 0, NULL },
+        { "since=2026-01-01T00:00:00", -EINVAL, "since" },
+        { "since=2026-02-30T00:00:00Z", -EINVAL, "since" },
+        { "since=2026-01-01T00:00:00%2B02:00", 0, NULL },
+};
+
+int main(void)
+{
+        struct qval v[Q__MAX];
+        char errbuf[64], longq[400];
+        const char *field, *msg;
+        int r;
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                field = msg = NULL;
+                r = qparam_parse(cases[i].query, strlen(cases[i].query), spec, v, errbuf,
+                                 sizeof(errbuf), &field, &msg);
+                is_int(r, cases[i].want, "'%s' -> %d", cases[i].query, cases[i].want);
+                if (cases[i].field)
+                        is_str(field, cases[i].field, "'%s' names field %s", cases[i].query,
+                               cases[i].field);
+        }
+
+        const char *combined = "limit=7&state=completed&user=a+b&since=1970-01-01T00:00:01Z";
+
+        r = qparam_parse(combined, strlen(combined), spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        is_int(r, 0, "combined query parses");
+        is_i64(v[Q_LIMIT].i, 7, "limit value");
+        ok(v[Q_LIMIT].set, "limit marked set");
+        is_i64(v[Q_STATE].i, 2, "enum index");
+        is_str(v[Q_USER].s, "a b", "'+' decodes to a space");
+        is_i64(v[Q_SINCE].i, 1000000, "time in microseconds");
+        ok(!v[Q_NODE].set, "absent parameter not set");
+
+        r = qparam_parse("", 0, spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        is_i64(v[Q_LIMIT].i, 100, "default applies when absent");
+        ok(!v[Q_LIMIT].set, "default does not mark set");
+
+        r = qparam_parse("user=%27%20OR%201%3D1%20--", 26, spec, v, errbuf, sizeof(errbuf), &field,
+                         &msg);
+        is_str(v[Q_USER].s, "' OR 1=1 --", "SQL metacharacters kept literally");
+
+        memset(longq, 'a', sizeof(longq));
+        memcpy(longq, "user=", 5);
+        r = qparam_parse(longq, sizeof(longq), spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        is_int(r, -EINVAL, "over-long value rejected");
+        is_str(field, "user", "over-long value names its field");
+
+        /* only the first len bytes count: the parser must not read past them */
+        r = qparam_parse("limit=5&bogus=1", 7, spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        is_int(r, 0, "length bounds the input");
+        is_i64(v[Q_LIMIT].i, 5, "value within the bound");
+        return done_testing();
+}
