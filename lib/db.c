@@ -61,7 +61,8 @@ static int db_check(PGconn *conn, PGresult *res, struct db_res **ret, struct db_
 {
         ExecStatusType st;
         const char *sqlstate;
-        struct db_res *r;
+        struct db_res *dr;
+        int r;
 
         if (!res)
                 return PQstatus(conn) == CONNECTION_BAD ? -ENOTCONN : -ENOMEM;
@@ -71,13 +72,13 @@ static int db_check(PGconn *conn, PGresult *res, struct db_res **ret, struct db_
                         PQclear(res);
                         return 0;
                 }
-                r = malloc(sizeof(*r));
-                if (!r) {
+                dr = malloc(sizeof(*dr));
+                if (!dr) {
                         PQclear(res);
                         return -ENOMEM;
                 }
-                r->res = res;
-                *ret = r;
+                dr->res = res;
+                *ret = dr;
                 return 0;
         }
         sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
@@ -93,10 +94,10 @@ static int db_check(PGconn *conn, PGresult *res, struct db_res **ret, struct db_
                                      PQresultErrorField(res, PG_DIAG_COLUMN_NAME));
                 }
         }
+        /* sqlstate points into res: map it before clearing */
+        r = !sqlstate && PQstatus(conn) == CONNECTION_BAD ? -ENOTCONN : sqlstate_to_errno(sqlstate);
         PQclear(res);
-        if (!sqlstate && PQstatus(conn) == CONNECTION_BAD)
-                return -ENOTCONN;
-        return sqlstate_to_errno(sqlstate);
+        return r;
 }
 
 int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms, struct db **ret)

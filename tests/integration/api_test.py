@@ -1536,6 +1536,79 @@ def g_prometheus():
          why=f"{tot(samples)} -> {tot(s2)}")
 
 
+def _psql_argv(stmt):
+    cmd = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-c", stmt]
+    for opt, k in (("-h", "host"), ("-p", "port"), ("-d", "db"), ("-U", "user")):
+        if PG[k]:
+            cmd[1:1] = [opt, PG[k]]
+    return cmd
+
+
+def g_isolation():
+    """A slow query holds one worker only: while a sample request waits on a row lock held by
+    another session, the other workers keep answering at once; the statement timeout then
+    ends the waiting request with 503 and it writes nothing."""
+    timeout_ms = int(os.environ.get("HJO_STATEMENT_TIMEOUT_MS", "5000"))
+    hold_s = timeout_ms / 1000.0 + 1.5
+    jid = new_id()
+    r = started(jid, nodes=["iso001"])
+    T.eq(r.status, 200, "job created", r)
+    marker = f"hjo-isolation-{jid}"
+    locker = subprocess.Popen(_psql_argv(
+        f"BEGIN; SELECT id FROM jobs WHERE id = '{jid}' FOR UPDATE; "
+        f"SELECT pg_sleep({hold_s}) /* {marker} */; COMMIT;"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        n = ""
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            n = subprocess.run(_psql_argv(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                f"AND query LIKE '%{marker}%' AND pid <> pg_backend_pid()"),
+                capture_output=True, text=True).stdout.strip()
+            if n == "1":
+                break
+            time.sleep(0.05)
+        T.eq(n, "1", "another session holds the job's row lock")
+
+        slow = {}
+
+        def slow_sample():
+            t0 = time.time()
+            slow["r"] = sample(jid, cpu_usage=10, memory_usage_mb=1, node="iso001",
+                               timestamp=iso(ago(seconds=5)))
+            slow["t"] = time.time() - t0
+
+        th = threading.Thread(target=slow_sample)
+        th.start()
+        time.sleep(0.3)  # the sample request is now blocked in its worker
+        fast = []
+        for i in range(20):
+            t0 = time.time()
+            rr = req("GET", "/v1/health") if i % 2 == 0 else get_job(jid)
+            fast.append((rr.status, round(time.time() - t0, 3)))
+        th.join(timeout_ms / 1000.0 + 10)
+        T.ok(all(st == 200 for st, _ in fast), "other requests answered while one worker waits",
+             why=repr(fast))
+        worst = max(t for _, t in fast)
+        T.ok(worst < 1.0, f"other requests stay fast while one worker waits (worst {worst:.3f} s)",
+             why=repr(fast))
+        sr = slow.get("r")
+        T.ok(sr is not None and sr.status == 503 and (sr.json or {}).get("error") == "unavailable",
+             "the blocked request ends with 503 unavailable at the statement timeout",
+             *([sr] if sr else []))
+        T.ok(slow.get("t", 99) < timeout_ms / 1000.0 + 1.0,
+             f"it ended at the statement timeout ({slow.get('t', 0):.2f} s, limit "
+             f"{timeout_ms} ms)")
+    finally:
+        locker.wait(timeout=hold_s + 10)
+    j = get_job(jid)
+    T.eq((j.json or {}).get("sample_count"), 0, "the timed-out sample wrote nothing", j)
+    r = sample(jid, cpu_usage=10, memory_usage_mb=1, node="iso001", timestamp=iso(ago(seconds=5)))
+    T.eq((r.status, (r.json or {}).get("stored")), (201, True),
+         "the same sample succeeds once the lock is gone", r)
+
+
 # =============================================================================================
 GROUPS = [
     ("openapi", g_openapi),
@@ -1548,6 +1621,7 @@ GROUPS = [
     ("crud", g_crud),
     ("samples", g_samples),
     ("prometheus", g_prometheus),
+    ("isolation", g_isolation),
 ]
 
 
