@@ -1,0 +1,147 @@
+#!/bin/sh
+# tests/integration/t_admin.sh: hjo-admin and hjo-api as programs, against a real PostgreSQL:
+# migrations (concurrent, repeated, edited file refused), configuration checks and masking,
+# demo seeding (idempotent, aggregates consistent), worker supervision and SIGTERM shutdown.
+# Prints TAP.
+: "${top_srcdir:?top_srcdir must be set (automake exports it)}"
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
+itest_setup
+
+admin=$top_builddir/admin/hjo-admin
+api=$top_builddir/fcgi/hjo-api
+n=0
+nfail=0
+check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
+        _d=$1
+        shift
+        n=$((n + 1))
+        if "$@" >"$HJO_TMP/check.out" 2>&1; then
+                echo "ok $n - $_d"
+        else
+                nfail=$((nfail + 1))
+                echo "not ok $n - $_d"
+                sed 's/^/# /' "$HJO_TMP/check.out" | head -n 20
+        fi
+}
+is() { # is GOT WANT DESCRIPTION
+        n=$((n + 1))
+        if [ "$1" = "$2" ]; then
+                echo "ok $n - $3"
+        else
+                nfail=$((nfail + 1))
+                echo "not ok $n - $3"
+                echo "# got:  '$1'"
+                echo "# want: '$2'"
+        fi
+}
+sq() { # sq DB SQL: one value
+        psql -X -q -At -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d "$1" -c "$2"
+}
+dsn() {
+        echo "host=$HJO_PGHOST port=$HJO_PGPORT dbname=$1 user=postgres"
+}
+
+n_sql=$(find "$top_srcdir/sql" -name '[0-9][0-9][0-9][0-9]_*.sql' | wc -l)
+
+# ---- migrations ------------------------------------------------------------------------------
+sq postgres "CREATE DATABASE mig" >/dev/null
+DATABASE_URL=$(dsn mig) "$admin" migrate --sql-dir "$top_srcdir/sql" >"$HJO_TMP/m1.log" 2>&1 &
+p1=$!
+DATABASE_URL=$(dsn mig) "$admin" migrate --sql-dir "$top_srcdir/sql" >"$HJO_TMP/m2.log" 2>&1 &
+p2=$!
+wait "$p1"
+r1=$?
+wait "$p2"
+r2=$?
+is "$r1:$r2" "0:0" "two concurrent migrate runs both succeed"
+is "$(sq mig 'SELECT count(*) FROM schema_migrations')" "$n_sql" \
+        "every migration recorded once ($n_sql files)"
+is "$(cat "$HJO_TMP/m1.log" "$HJO_TMP/m2.log" | grep -oE ' applied=[0-9]+' | sort | tr -d ' ' | tr '\n' ' ')" \
+        "applied=0 applied=$n_sql " "one run applied them all, the other none"
+check "migrate again: nothing to do" sh -c \
+        "DATABASE_URL='$(dsn mig)' '$admin' migrate --sql-dir '$top_srcdir/sql' 2>&1 | grep -q 'applied=0 '"
+
+mkdir -p "$HJO_TMP/sql-edited"
+cp "$top_srcdir"/sql/*.sql "$HJO_TMP/sql-edited/"
+echo "-- edited after it was applied" >>"$HJO_TMP/sql-edited/0001_init.sql"
+DATABASE_URL=$(dsn mig) "$admin" migrate --sql-dir "$HJO_TMP/sql-edited" >"$HJO_TMP/m3.log" 2>&1
+is "$?" 1 "an applied migration that was edited is refused (exit 1)"
+check "... naming the file" grep -q '0001_init.sql was changed' "$HJO_TMP/m3.log"
+
+mkdir -p "$HJO_TMP/sql-bad"
+cp "$top_srcdir"/sql/*.sql "$HJO_TMP/sql-bad/"
+printf 'CREATE TABLE half_done (x int);\nSELECT no_such_function();\n' >"$HJO_TMP/sql-bad/9999_broken.sql"
+DATABASE_URL=$(dsn mig) "$admin" migrate --sql-dir "$HJO_TMP/sql-bad" >"$HJO_TMP/m4.log" 2>&1
+is "$?" 1 "a failing migration exits 1"
+is "$(sq mig "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'")" 0 \
+        "a failing migration leaves nothing behind (one transaction)"
+is "$(sq mig 'SELECT count(*) FROM schema_migrations')" "$n_sql" "and is not recorded"
+
+# ---- configuration ---------------------------------------------------------------------------
+check "hjo-admin check-config accepts the test configuration" "$admin" check-config
+check "hjo-api --check-config accepts it" "$api" --check-config
+METRICS_RETENTION_DAYS=abc "$admin" check-config >"$HJO_TMP/c1.log" 2>&1
+is "$?" 2 "a bad METRICS_RETENTION_DAYS is a configuration error (exit 2)"
+check "... naming the variable" grep -q METRICS_RETENTION_DAYS "$HJO_TMP/c1.log"
+SCHEDULER_BACKEND=pbs "$api" --check-config >"$HJO_TMP/c2.log" 2>&1
+is "$?" 2 "SCHEDULER_BACKEND=pbs is refused by hjo-api (exit 2)"
+printf 'workers = 3\nno_such_key = 1\n' >"$HJO_TMP/bad.conf"
+"$admin" --config "$HJO_TMP/bad.conf" check-config >"$HJO_TMP/c3.log" 2>&1
+is "$?" 2 "an unknown key in the config file is refused"
+check "... naming file and line" grep -q 'bad.conf:2' "$HJO_TMP/c3.log"
+DATABASE_URL='postgres://hjo:s3cr3t-pw@db.example:5432/hjo' "$admin" dump-config >"$HJO_TMP/d.log" 2>&1
+check "dump-config shows the database URL" grep -q 'db.example' "$HJO_TMP/d.log"
+check "dump-config masks its password" sh -c "! grep -q 's3cr3t-pw' '$HJO_TMP/d.log'"
+
+# ---- demo data -------------------------------------------------------------------------------
+check "seed-demo creates the demo jobs" sh -c \
+        "DATABASE_URL='$(dsn mig)' '$admin' seed-demo 2>&1 | grep -q 'jobs_created=10'"
+check "seed-demo again creates nothing" sh -c \
+        "DATABASE_URL='$(dsn mig)' '$admin' seed-demo 2>&1 | grep -q 'jobs_created=0'"
+is "$(sq mig "SELECT count(*) FROM jobs j WHERE j.sample_count <> (SELECT count(*) FROM metric_samples m WHERE m.job_id = j.id)")" \
+        0 "demo aggregates agree with the demo samples"
+is "$(sq mig "SELECT count(DISTINCT state) FROM jobs")" 4 \
+        "demo jobs cover running, completed, failed and cancelled"
+
+# ---- worker supervision ----------------------------------------------------------------------
+workers() { pgrep -P "$HJO_API_PID" | sort; }
+before=$(workers | wc -l)
+is "$before" "${ITEST_WORKERS:-4}" "hjo-api runs ${ITEST_WORKERS:-4} workers"
+victim=$(workers | head -n 1)
+kill -KILL "$victim"
+i=0
+while [ $i -lt 50 ]; do
+        if [ "$(workers | wc -l)" -eq "$before" ] && ! workers | grep -qx "$victim"; then
+                break
+        fi
+        sleep 0.1
+        i=$((i + 1))
+done
+is "$(workers | wc -l)" "$before" "a killed worker is replaced"
+check "and the service keeps answering" curl -sf -o /dev/null "$HJO_URL/v1/health"
+
+# ---- SIGTERM ---------------------------------------------------------------------------------
+sock2=$HJO_TMP/run/second.sock
+HJO_SOCKET_MODE=0666 "$api" --socket "$sock2" --workers 3 >"$HJO_TMP/second.log" 2>&1 &
+p=$!
+i=0
+while [ ! -S "$sock2" ] && [ $i -lt 100 ]; do
+        sleep 0.05
+        i=$((i + 1))
+done
+check "a second hjo-api listens on its own socket" test -S "$sock2"
+sleep 0.3
+kids=$(pgrep -P "$p" | tr '\n' ' ')
+t0=$(date +%s%N)
+kill -TERM "$p"
+wait "$p"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+is "$rc" 0 "SIGTERM: hjo-api exits 0"
+check "SIGTERM: it stopped within 2 s (took $ms ms)" test "$ms" -lt 2000
+check "SIGTERM: its workers are gone" sh -c "for k in $kids; do ! kill -0 \$k 2>/dev/null || exit 1; done"
+check "SIGTERM: the socket it created is removed" test ! -e "$sock2"
+
+echo "1..$n"
+[ "$nfail" -eq 0 ]
