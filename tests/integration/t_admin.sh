@@ -143,5 +143,27 @@ check "SIGTERM: it stopped within 2 s (took $ms ms)" test "$ms" -lt 2000
 check "SIGTERM: its workers are gone" sh -c "for k in $kids; do ! kill -0 \$k 2>/dev/null || exit 1; done"
 check "SIGTERM: the socket it created is removed" test ! -e "$sock2"
 
+# ---- socket inherited on fd 0 (spawn-fcgi, systemd socket activation) ------------------------
+if command -v spawn-fcgi >/dev/null 2>&1; then
+        sock3=$HJO_TMP/run/inherited.sock
+        spawn-fcgi -n -s "$sock3" -M 0600 -- "$api" --workers 2 >"$HJO_TMP/third.log" 2>&1 &
+        p3=$!
+        i=0
+        while [ ! -S "$sock3" ] && [ $i -lt 100 ]; do
+                sleep 0.05
+                i=$((i + 1))
+        done
+        /usr/bin/python3 "$top_srcdir/tests/integration/fcgi_get.py" "$sock3" /v1/health \
+                >"$HJO_TMP/fcgi.out" 2>&1
+        check "hjo-api under spawn-fcgi (listener on fd 0) answers /v1/health" \
+                grep -q '"status":"healthy"' "$HJO_TMP/fcgi.out"
+        kill -TERM "$p3"
+        wait "$p3"
+        is "$?" 0 "... and exits 0 on SIGTERM"
+else
+        n=$((n + 1))
+        echo "ok $n - hjo-api under spawn-fcgi # SKIP spawn-fcgi not installed"
+fi
+
 echo "1..$n"
 [ "$nfail" -eq 0 ]
