@@ -452,7 +452,7 @@ LANGUAGE sql STABLE AS $$
                                 'node', page.node,
                                 'cpu_usage', page.cpu_usage,
                                 'memory_usage_bytes', page.memory_usage_bytes,
-                                'memory_usage_mb', page.memory_usage_bytes / 1048576.0,
+                                'memory_usage_mb', page.memory_usage_bytes::float8 / 1048576,
                                 'gpu_usage', page.gpu_usage) ORDER BY page.ts, page.node)
                         FROM page), '[]'::json),
                 'total', (SELECT count(*) FROM m))
