@@ -142,6 +142,11 @@ int rfc3339_parse(const char *s, size_t len, int64_t *ret_usec)
                 return -EINVAL;
         t = days_from_civil(year, mon, day) * SEC_PER_DAY + hour * 3600 + min * 60 + sec;
         t -= off_sec;
+        /* The instant itself, in UTC, must lie in years 0001..9999: "0000-01-01T00:01+14:00"
+           is in year -1 and could not be printed back as RFC 3339 (found by fuzz_rfc3339). */
+        if (t < days_from_civil(1, 1, 1) * SEC_PER_DAY ||
+            t >= days_from_civil(10000, 1, 1) * SEC_PER_DAY)
+                return -ERANGE;
         *ret_usec = t * USEC_PER_SEC + frac;
         return 0;
 }

@@ -12,7 +12,8 @@
 
 #define RFC3339_BUFSZ 32
 
-/* Microseconds since the Unix epoch.  0 or -EINVAL; *ret untouched on failure. */
+/* Microseconds since the Unix epoch.  0, -EINVAL (malformed), or -ERANGE (the instant is
+   outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z); *ret untouched on failure. */
 MUST_CHECK int rfc3339_parse(const char *s, size_t len, int64_t *ret_usec);
 /* Formats UTC "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" into buf (>= RFC3339_BUFSZ).  Returns buf. */
 const char *rfc3339_format(int64_t usec, char *buf, size_t size);
