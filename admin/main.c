@@ -9,14 +9,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "db.h"
+#include "db_auth.h"
 #include "db_migrate.h"
 #include "log.h"
+#include "rfc3339.h"
+#include "token.h"
+#include "valid.h"
 
 static void usage(FILE *f)
 {
@@ -27,7 +33,13 @@ static void usage(FILE *f)
                    "  check-config             validate the configuration and exit\n"
                    "  dump-config              print the effective configuration (secrets "
                    "masked)\n"
-                   "  seed-demo                insert demo jobs and samples (idempotent)\n");
+                   "  seed-demo                insert demo jobs and samples (idempotent)\n"
+                   "  token create --name NAME --role ingest|reader|user|admin [--user USER]\n"
+                   "               [--expires RFC3339] [--output FILE]\n"
+                   "                           create an API token; it is printed (or written\n"
+                   "                           to FILE, mode 0600) once and only its hash kept\n"
+                   "  token list               list tokens (names, roles, status; no secrets)\n"
+                   "  token revoke NAME        revoke a token (takes effect within 10 s)\n");
 }
 
 static int cmd_migrate(const struct cfg *cfg, int argc, char **argv)
@@ -81,6 +93,169 @@ static int cmd_seed(const struct cfg *cfg)
         return r < 0 ? 1 : 0;
 }
 
+
+static bool valid_token_name(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == ':' || c == '@' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+/* Who runs hjo-admin, for the audit log: the login user of the process. */
+static const char *operator_name(char *buf, size_t size)
+{
+        const char *u = secure_getenv("SUDO_USER");
+
+        if (!u || !*u)
+                u = secure_getenv("USER");
+        (void)snprintf(buf, size, "hjo-admin:%s", u && *u ? u : "unknown");
+        return buf;
+}
+
+static int token_create(struct db *db, int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "name", required_argument, NULL, 'n' },
+                { "role", required_argument, NULL, 'r' },
+                { "user", required_argument, NULL, 'u' },
+                { "expires", required_argument, NULL, 'e' },
+                { "output", required_argument, NULL, 'o' },
+                { NULL, 0, NULL, 0 },
+        };
+        const char *name = NULL, *role = NULL, *user = NULL, *expires = NULL, *output = NULL;
+        char tok[TOKEN_LEN + 1], id[TOKEN_ID_LEN + 1], hash[TOKEN_HASH_HEX + 1], by[128];
+        const char *secret;
+        int64_t exp_usec = -1;
+        int opt, r, fd;
+        FILE *f;
+
+        optind = 1;
+        while ((opt = getopt_long(argc, argv, "n:r:u:e:o:", longopts, NULL)) != -1) {
+                switch (opt) {
+                case 'n':
+                        name = optarg;
+                        break;
+                case 'r':
+                        role = optarg;
+                        break;
+                case 'u':
+                        user = optarg;
+                        break;
+                case 'e':
+                        expires = optarg;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (!name || !valid_token_name(name)) {
+                fprintf(stderr, "hjo-admin: --name must be 1-64 chars of [A-Za-z0-9._:@-]\n");
+                return 2;
+        }
+        if (!role || (strcmp(role, "ingest") != 0 && strcmp(role, "reader") != 0 &&
+                      strcmp(role, "user") != 0 && strcmp(role, "admin") != 0)) {
+                fprintf(stderr, "hjo-admin: --role must be ingest, reader, user or admin\n");
+                return 2;
+        }
+        if ((strcmp(role, "user") == 0) != (user != NULL) ||
+            (user && !valid_name(user, strlen(user)))) {
+                fprintf(stderr, "hjo-admin: --user USER is required with --role user, and only "
+                                "there\n");
+                return 2;
+        }
+        if (expires && rfc3339_parse(expires, strlen(expires), &exp_usec) < 0) {
+                fprintf(stderr, "hjo-admin: --expires must be an RFC 3339 time with a zone\n");
+                return 2;
+        }
+        r = token_generate(tok, sizeof(tok));
+        if (r == 0)
+                r = token_parse(tok, strlen(tok), id, &secret);
+        if (r == 0)
+                r = token_hash_hex(secret, TOKEN_SECRET_LEN, hash, sizeof(hash));
+        if (r == 0)
+                r = db_token_create(db, id, name, role, user, hash, exp_usec,
+                                    operator_name(by, sizeof(by)));
+        if (r == -EEXIST) {
+                fprintf(stderr, "hjo-admin: a token named '%s' exists already\n", name);
+                explicit_bzero(tok, sizeof(tok));
+                return 1;
+        }
+        if (r < 0) {
+                explicit_bzero(tok, sizeof(tok));
+                (void)log_errno(LOG_LVL_ERR, r, "token create failed", "name", name, NULL);
+                return 1;
+        }
+        if (output) {
+                fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+                f = fd >= 0 ? fdopen(fd, "w") : NULL;
+                if (!f || fprintf(f, "%s\n", tok) < 0 || fclose(f) != 0) {
+                        fprintf(stderr, "hjo-admin: cannot write %s (it must not exist yet); "
+                                        "the token was created but not saved: revoke '%s'\n",
+                                output, name);
+                        explicit_bzero(tok, sizeof(tok));
+                        return 1;
+                }
+                fprintf(stderr, "token '%s' (%s) written to %s\n", name, role, output);
+        } else {
+                printf("%s\n", tok);
+                fprintf(stderr, "token '%s' (%s): shown once, store it now\n", name, role);
+        }
+        explicit_bzero(tok, sizeof(tok));
+        return 0;
+}
+
+static int cmd_token(const struct cfg *cfg, int argc, char **argv)
+{
+        struct db *db = NULL;
+        char by[128];
+        int r, ret = 1;
+
+        if (argc < 2) {
+                usage(stderr);
+                return 2;
+        }
+        r = db_open(cfg->database_url, "hjo-admin", 30000, &db);
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "cannot connect to the database", NULL);
+                return 1;
+        }
+        if (strcmp(argv[1], "create") == 0) {
+                ret = token_create(db, argc - 1, argv + 1);
+        } else if (strcmp(argv[1], "list") == 0) {
+                r = db_token_list(db, stdout);
+                ret = r < 0 ? 1 : 0;
+                if (r < 0)
+                        (void)log_errno(LOG_LVL_ERR, r, "token list failed", NULL);
+        } else if (strcmp(argv[1], "revoke") == 0 && argc == 3) {
+                r = db_token_revoke(db, argv[2], operator_name(by, sizeof(by)));
+                if (r == -ENOENT)
+                        fprintf(stderr, "hjo-admin: no active token named '%s'\n", argv[2]);
+                else if (r < 0)
+                        (void)log_errno(LOG_LVL_ERR, r, "token revoke failed", NULL);
+                else
+                        fprintf(stderr, "token '%s' revoked\n", argv[2]);
+                ret = r < 0 ? 1 : 0;
+        } else {
+                usage(stderr);
+                ret = 2;
+        }
+        db_close(db);
+        return ret;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -132,6 +307,8 @@ int main(int argc, char **argv)
                 ret = 0;
         } else if (strcmp(cmd, "seed-demo") == 0) {
                 ret = cmd_seed(cfg);
+        } else if (strcmp(cmd, "token") == 0) {
+                ret = cmd_token(cfg, argc - optind, argv + optind);
         } else {
                 fprintf(stderr, "hjo-admin: unknown command '%s'\n", cmd);
                 usage(stderr);

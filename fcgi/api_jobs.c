@@ -16,6 +16,7 @@
 
 #include "api_util.h"
 #include "db.h"
+#include "db_auth.h"
 #include "http.h"
 #include "jv.h"
 #include "log.h"
@@ -52,6 +53,24 @@ static int parse_query(struct http_req *req, const struct qparam *spec, struct q
                 http_error(req, 400, "validation_error", text, field);
         }
         return r;
+}
+
+/* A user-scoped caller may see job `id` only when it is theirs; anything else answers 404,
+   exactly like a missing job.  Returns true when the handler may go on. */
+static bool scope_ok(struct http_req *req, const char *id)
+{
+        int r;
+
+        if (!req->scope_user[0])
+                return true;
+        r = db_job_owned_by(req->db, id, req->scope_user);
+        if (r == 0)
+                return true;
+        if (r == -ENOENT)
+                http_error(req, 404, "not_found", "job not found", NULL);
+        else
+                http_error_errno(req, r, NULL, NULL);
+        return false;
 }
 
 /* ---- GET /v1/jobs ---------------------------------------------------------------------- */
@@ -91,6 +110,14 @@ void api_jobs_list(struct http_req *req, const char *id)
                 goto out;
         params[0] = opt_s(&q[JQ_STATE]);
         params[1] = opt_s(&q[JQ_USER]);
+        if (req->scope_user[0]) {
+                /* a user-scoped caller lists its own jobs; asking for another user's finds
+                   nothing, as if that user had none */
+                if (q[JQ_USER].set && strcmp(q[JQ_USER].s, req->scope_user) != 0)
+                        params[1] = "";
+                else
+                        params[1] = req->scope_user;
+        }
         params[2] = opt_s(&q[JQ_NODE]);
         params[3] = opt_s(&q[JQ_ACCOUNT]);
         params[4] = opt_s(&q[JQ_PARTITION]);
@@ -173,7 +200,7 @@ void api_job_get(struct http_req *req, const char *id)
 {
         const char *params[1] = { id };
 
-        if (!api_job_id_ok(req, id))
+        if (!api_job_id_ok(req, id) || !scope_ok(req, id))
                 return;
         api_run_json(req, STMT_JOB_GET, params, 200, NULL);
 }
@@ -273,7 +300,7 @@ void api_samples_list(struct http_req *req, const char *id)
         const char *params[5];
 
         pb_init(&pb);
-        if (!api_job_id_ok(req, id))
+        if (!api_job_id_ok(req, id) || !scope_ok(req, id))
                 goto out;
         if (parse_query(req, samples_query, q) < 0)
                 goto out;

@@ -35,6 +35,9 @@ struct http_req {
         char *body; /* malloc'd, NUL-terminated, after http_read_body() */
         size_t body_len;
         int route_idx;   /* index in the route table, -1 when none matched */
+        int role;        /* enum auth_role of the caller (fcgi/auth.h), after auth_check() */
+        char principal[160];   /* "token:<name>", "mtls:<subject>", "anonymous"; "" = none */
+        char scope_user[256];  /* non-empty: the caller may see only this user's jobs */
         int status;      /* status sent, 0 until then */
         bool replied;
 };

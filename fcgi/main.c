@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "cfg.h"
 #include "db.h"
 #include "http.h"
@@ -102,6 +103,11 @@ static int worker_main(int listen_fd, const struct cfg *cfg)
         sigemptyset(&none);
         (void)sigprocmask(SIG_SETMASK, &none, NULL);
 
+        auth_setup(&(struct auth_settings){
+                .required = strcmp(cfg->auth, "disabled") != 0,
+                .metrics_public = cfg->metrics_public,
+                .trust_client_cert = cfg->trust_client_cert,
+        });
         db = worker_connect(cfg, &last_try);
         if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
                 return 1;
@@ -352,6 +358,9 @@ int main(int argc, char **argv)
         }
         if (cfg->seed_demo && strcmp(cfg->scheduler_backend, "mock") == 0)
                 seed_demo(cfg);
+        if (strcmp(cfg->auth, "disabled") == 0)
+                log_kv(LOG_LVL_WARNING, "HJO_AUTH=disabled: every caller is an anonymous admin; "
+                                        "use only on an isolated test setup", NULL);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

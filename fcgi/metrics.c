@@ -1,6 +1,6 @@
 /*
  * fcgi/metrics.c: GET /metrics in the Prometheus text exposition format 0.0.4.
- * One scrape runs a fixed set of four queries in one read-only snapshot, however many jobs
+ * One scrape runs a fixed set of five queries in one read-only snapshot, however many jobs
  * there are: per-job series (running jobs, and finished ones for the grace period), per-GPU
  * series, node series and job counts by state; then the request counters of all workers.
  * Label values are escaped (\\, \", \n) by strbuf_add_escaped().  The page is built in a
@@ -17,6 +17,7 @@
 
 #include "cfg.h"
 #include "db.h"
+#include "db_slurm.h"
 #include "http.h"
 #include "log.h"
 #include "route.h"
@@ -92,6 +93,39 @@ static void render_jobs(struct strbuf *sb, const struct db_res *res)
 }
 
 static const struct {
+        const char *name, *type, *help;
+        int col;
+} counter_families[] = {
+        { "hpc_job_cpu_seconds_total", "counter",
+          "CPU time used by the job's cgroup on the node, seconds (collectord).", 3 },
+        { "hpc_job_memory_peak_bytes", "gauge",
+          "Peak memory of the job's cgroup on the node, bytes (memory.peak).", 4 },
+        { "hpc_job_oom_kills_total", "counter",
+          "Processes of the job killed by the OOM killer on the node (memory.events).", 5 },
+};
+
+/* Collectord's counters from the latest sample that carries them; no line when absent. */
+static void render_counters(struct strbuf *sb, const struct db_res *res)
+{
+        int n = db_res_ntuples(res);
+
+        for (size_t f = 0; f < ARRAY_SIZE(counter_families); f++) {
+                family(sb, counter_families[f].name, counter_families[f].type,
+                       counter_families[f].help);
+                for (int i = 0; i < n; i++) {
+                        const char *labels[] = { "job_id", db_res_value(res, i, 0),
+                                                 "user", db_res_value(res, i, 1),
+                                                 "node", db_res_value(res, i, 2) };
+                        const char *v;
+
+                        if (value(res, i, counter_families[f].col, &v))
+                                series(sb, counter_families[f].name, labels, ARRAY_SIZE(labels),
+                                       v);
+                }
+        }
+}
+
+static const struct {
         const char *name, *help;
         int col;
 } gpu_families[] = {
@@ -158,6 +192,8 @@ static void render_states(struct strbuf *sb, const struct db_res *res)
 void api_metrics(struct http_req *req, const char *id)
 {
         struct db_res *jobs = NULL, *gpus = NULL, *nodes = NULL, *states = NULL;
+        struct db_res *slurm_nodes = NULL;
+        struct db_res *counters = NULL;
         struct strbuf sb;
         struct timespec t0, t1;
         char grace[32];
@@ -181,7 +217,11 @@ void api_metrics(struct http_req *req, const char *id)
         if (r == 0)
                 r = db_exec(req->db, STMT_METRICS_NODES, node_params, &nodes, NULL);
         if (r == 0)
+                r = db_slurm_metrics_nodes(req->db, 900, &slurm_nodes);
+        if (r == 0)
                 r = db_exec(req->db, STMT_METRICS_STATES, NULL, &states, NULL);
+        if (r == 0)
+                r = db_exec(req->db, STMT_METRICS_JOB_COUNTERS, params, &counters, NULL);
         if (r < 0)
                 goto fail;
         r = db_command(req->db, "COMMIT");
@@ -190,8 +230,10 @@ void api_metrics(struct http_req *req, const char *id)
                 goto fail;
 
         render_jobs(&sb, jobs);
+        render_counters(&sb, counters);
         render_gpus(&sb, gpus);
         render_nodes(&sb, nodes);
+        db_slurm_metrics_render(&sb, slurm_nodes);
         render_states(&sb, states);
         http_stats_render(&sb, route_names(), route_count());
         family(&sb, "hjo_build_info", "gauge", "hjo version; always 1.");
@@ -216,6 +258,8 @@ out:
         db_res_free(jobs);
         db_res_free(gpus);
         db_res_free(nodes);
+        db_res_free(slurm_nodes);
         db_res_free(states);
+        db_res_free(counters);
         strbuf_clear(&sb);
 }

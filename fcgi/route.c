@@ -15,26 +15,20 @@
 
 /* clang-format off */
 static const struct route routes[] = {
-        { "GET",    "/v1/health",              api_health },
-        { "POST",   "/v1/events/job-started",  api_job_started },
-        { "POST",   "/v1/events/job-finished", api_job_finished },
-        { "GET",    "/v1/jobs",                api_jobs_list },
-        { "POST",   "/v1/jobs",                api_job_create },
-        { "GET",    "/v1/jobs/{id}",           api_job_get },
-        { "PATCH",  "/v1/jobs/{id}",           api_job_patch },
-        { "DELETE", "/v1/jobs/{id}",           api_job_delete },
-        { "GET",    "/v1/jobs/{id}/metrics",   api_samples_list },
-        { "POST",   "/v1/jobs/{id}/metrics",   api_sample_add },
-        { "GET",    "/metrics",                api_metrics },
+        { "GET",    "/v1/health",              api_health,        NEED_PUBLIC },
+        { "POST",   "/v1/events/job-started",  api_job_started,   NEED_INGEST },
+        { "POST",   "/v1/events/job-finished", api_job_finished,  NEED_INGEST },
+        { "GET",    "/v1/jobs",                api_jobs_list,     NEED_READ },
+        { "POST",   "/v1/jobs",                api_job_create,    NEED_ADMIN },
+        { "GET",    "/v1/jobs/{id}",           api_job_get,       NEED_READ },
+        { "PATCH",  "/v1/jobs/{id}",           api_job_patch,     NEED_ADMIN },
+        { "DELETE", "/v1/jobs/{id}",           api_job_delete,    NEED_ADMIN },
+        { "GET",    "/v1/jobs/{id}/metrics",   api_samples_list,  NEED_READ },
+        { "POST",   "/v1/jobs/{id}/metrics",   api_sample_add,    NEED_INGEST },
+        { "POST",   "/v1/samples",             api_samples_post,  NEED_INGEST },
+        { "GET",    "/metrics",                api_metrics,       NEED_METRICS },
 };
 /* clang-format on */
-
-static const char *const names[] = {
-        "/v1/health",    "/v1/events/job-started", "/v1/events/job-finished",
-        "/v1/jobs",      "/v1/jobs",               "/v1/jobs/{id}",
-        "/v1/jobs/{id}", "/v1/jobs/{id}",          "/v1/jobs/{id}/metrics",
-        "/v1/jobs/{id}/metrics", "/metrics",
-};
 
 size_t route_count(void)
 {
@@ -43,6 +37,12 @@ size_t route_count(void)
 
 const char *const *route_names(void)
 {
+        /* the patterns, in route order (two routes may share one: GET and POST /v1/jobs) */
+        static const char *names[ARRAY_SIZE(routes)];
+
+        if (!names[0])
+                for (size_t i = 0; i < ARRAY_SIZE(routes); i++)
+                        names[i] = routes[i].pattern;
         return names;
 }
 
@@ -86,6 +86,15 @@ void route_dispatch(struct http_req *req)
                         path_route = (int)i;
                 if (strcmp(routes[i].method, req->method) == 0) {
                         req->route_idx = (int)i;
+                        if (auth_check(req, routes[i].need) < 0)
+                                return; /* 401/403/503 answered */
+                        /* the audit log of a mutation records who made it */
+                        if (strcmp(req->method, "GET") != 0 && req->principal[0] &&
+                            auth_bind_principal(req) < 0) {
+                                http_error(req, 503, "unavailable", "the database is unavailable",
+                                           NULL);
+                                return;
+                        }
                         routes[i].handler(req, strstr(routes[i].pattern, "{id}") ? id : NULL);
                         return;
                 }

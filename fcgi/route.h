@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "api.h"
+#include "auth.h"
 
 struct http_req;
 
@@ -13,11 +14,13 @@ struct route {
         const char *method;
         const char *pattern; /* segments; "{id}" captures one non-empty segment */
         api_handler_fn handler;
+        enum auth_need need; /* who may call it (fcgi/auth.h); unset = admin only */
 };
 
 /* The route patterns, for request counters ("/v1/jobs/{id}", ...). */
 size_t route_count(void);
 const char *const *route_names(void);
 
-/* Finds the route and calls its handler, or answers 404/405 itself. */
+/* Finds the route, checks the caller's credentials (401/403) and calls its handler, or answers
+   404/405 itself. */
 void route_dispatch(struct http_req *req);

@@ -58,6 +58,12 @@ static bool check_api_version(const char *v);
 static bool check_socket(const char *v);
 static bool check_log_level(const char *v);
 static bool check_dir(const char *v);
+static bool check_opt_host(const char *v);
+static bool check_opt_path(const char *v);
+static bool check_prefix(const char *v);
+static bool check_gpu(const char *v);
+static bool check_sink(const char *v);
+static bool check_auth(const char *v);
 
 #define F(f) offsetof(struct cfg, f)
 
@@ -89,6 +95,42 @@ static const struct cfg_key cfg_keys[] = {
           "err, warning, notice, info or debug", 0 },
         { "sql_dir", "HJO_SQL_DIR", CFG_STR, F(sql_dir), HJO_DATADIR "/sql", 0, 0, check_dir,
           "a directory path", 0 },
+        { "collector_interval_ms", "HJO_COLLECTOR_INTERVAL_MS", CFG_INT,
+          F(collector_interval_ms), "10000", 1000, 3600000, NULL,
+          "an integer from 1000 to 3600000", 0 },
+        { "collector_node", "HJO_COLLECTOR_NODE", CFG_STR, F(collector_node), "", 0, 0,
+          check_opt_host, "empty or a host name", 0 },
+        { "collector_cgroup_root", "HJO_COLLECTOR_CGROUP_ROOT", CFG_STR,
+          F(collector_cgroup_root), "", 0, 0, check_opt_path, "empty or a directory path", 0 },
+        { "collector_job_id_prefix", "HJO_COLLECTOR_JOB_ID_PREFIX", CFG_STR,
+          F(collector_job_id_prefix), "slurm-", 0, 0, check_prefix,
+          "0-64 characters of [A-Za-z0-9._:-]", 0 },
+        { "collector_gpu", "HJO_COLLECTOR_GPU", CFG_STR, F(collector_gpu), "auto", 0, 0,
+          check_gpu, "auto, nvidia, amd or none", 0 },
+        { "collector_sink", "HJO_COLLECTOR_SINK", CFG_STR, F(collector_sink), "db", 0, 0,
+          check_sink, "db, api or stdout", 0 },
+        { "collector_api_url", "HJO_COLLECTOR_API_URL", CFG_STR, F(collector_api_url),
+          "http://127.0.0.1:8080", 0, 0, check_slurm_url, "an http:// or https:// URL", 0 },
+        { "collector_ca_file", "HJO_COLLECTOR_CA_FILE", CFG_STR, F(collector_ca_file), "", 0, 0,
+          check_opt_path, "empty or a file path", 0 },
+        { "collector_token_file", "HJO_COLLECTOR_TOKEN_FILE", CFG_STR, F(collector_token_file),
+          "", 0, 0, check_opt_path, "empty or a file path", 0 },
+        { "collector_buffer_batches", "HJO_COLLECTOR_BUFFER_BATCHES", CFG_INT,
+          F(collector_buffer_batches), "360", 0, 100000, NULL, "an integer from 0 to 100000", 0 },
+        { "collector_spool_file", "HJO_COLLECTOR_SPOOL_FILE", CFG_STR, F(collector_spool_file),
+          "", 0, 0, check_opt_path, "empty or a file path", 0 },
+        { "collector_spool_max_bytes", "HJO_COLLECTOR_SPOOL_MAX_BYTES", CFG_INT,
+          F(collector_spool_max_bytes), "67108864", 0, INT64_C(1) << 40, NULL,
+          "an integer from 0 to 2^40", 0 },
+        { "collector_tool_timeout_ms", "HJO_COLLECTOR_TOOL_TIMEOUT_MS", CFG_INT,
+          F(collector_tool_timeout_ms), "5000", 100, 60000, NULL,
+          "an integer from 100 to 60000", 0 },
+        { "auth", "HJO_AUTH", CFG_STR, F(auth), "required", 0, 0, check_auth,
+          "'required' or 'disabled'", 0 },
+        { "metrics_public", "HJO_METRICS_PUBLIC", CFG_BOOL, F(metrics_public), "false", 0, 0,
+          NULL, "true/false, yes/no, on/off or 1/0", 0 },
+        { "trust_client_cert", "HJO_TRUST_CLIENT_CERT", CFG_BOOL, F(trust_client_cert), "false",
+          0, 0, NULL, "true/false, yes/no, on/off or 1/0", 0 },
 };
 /* clang-format on */
 
@@ -158,6 +200,39 @@ static bool check_dir(const char *v)
         size_t n = strlen(v);
 
         return n > 0 && n <= 4096 && valid_text(v, n);
+}
+
+static bool check_opt_host(const char *v)
+{
+        return *v == '\0' || valid_hostname(v, strlen(v));
+}
+
+static bool check_opt_path(const char *v)
+{
+        return *v == '\0' || valid_path(v, strlen(v));
+}
+
+static bool check_prefix(const char *v)
+{
+        size_t n = strlen(v);
+
+        return n == 0 || (n <= 64 && valid_job_id(v, n));
+}
+
+static bool check_gpu(const char *v)
+{
+        return strcmp(v, "auto") == 0 || strcmp(v, "nvidia") == 0 || strcmp(v, "amd") == 0 ||
+               strcmp(v, "none") == 0;
+}
+
+static bool check_auth(const char *v)
+{
+        return strcmp(v, "required") == 0 || strcmp(v, "disabled") == 0;
+}
+
+static bool check_sink(const char *v)
+{
+        return strcmp(v, "db") == 0 || strcmp(v, "api") == 0 || strcmp(v, "stdout") == 0;
 }
 
 static int parse_bool(const char *v, bool *ret)

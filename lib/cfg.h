@@ -27,6 +27,24 @@ struct cfg {
         int64_t statement_timeout_ms;  /* HJO_STATEMENT_TIMEOUT_MS: 100..600000 (default 5000) */
         char *log_level;               /* HJO_LOG_LEVEL: err|warning|notice|info|debug (default info) */
         char *sql_dir;                 /* HJO_SQL_DIR: migrations directory (default $(datadir)/hjo/sql) */
+        /* hjo-collectord (issue 3) */
+        int64_t collector_interval_ms; /* HJO_COLLECTOR_INTERVAL_MS: 1000..3600000 (default 10000) */
+        char *collector_node;          /* HJO_COLLECTOR_NODE: node name ("" = short host name) */
+        char *collector_cgroup_root;   /* HJO_COLLECTOR_CGROUP_ROOT: "" = derived like Slurm */
+        char *collector_job_id_prefix; /* HJO_COLLECTOR_JOB_ID_PREFIX: default "slurm-" */
+        char *collector_gpu;           /* HJO_COLLECTOR_GPU: auto|nvidia|amd|none (default auto) */
+        char *collector_sink;          /* HJO_COLLECTOR_SINK: db|api|stdout (default db) */
+        char *collector_api_url;       /* HJO_COLLECTOR_API_URL: base URL for sink api */
+        char *collector_ca_file;       /* HJO_COLLECTOR_CA_FILE: CA bundle for https ("" = system) */
+        char *collector_token_file;    /* HJO_COLLECTOR_TOKEN_FILE: bearer token file ("" = none) */
+        int64_t collector_buffer_batches; /* HJO_COLLECTOR_BUFFER_BATCHES: 0..100000 (default 360) */
+        char *collector_spool_file;    /* HJO_COLLECTOR_SPOOL_FILE: "" = no spool file */
+        int64_t collector_spool_max_bytes; /* HJO_COLLECTOR_SPOOL_MAX_BYTES (default 64 MiB) */
+        int64_t collector_tool_timeout_ms; /* HJO_COLLECTOR_TOOL_TIMEOUT_MS: 100..60000 (5000) */
+        /* security (issue 5) */
+        char *auth;                    /* HJO_AUTH: required|disabled (default required) */
+        bool metrics_public;           /* HJO_METRICS_PUBLIC: /metrics without a token (false) */
+        bool trust_client_cert;        /* HJO_TRUST_CLIENT_CERT: verified client cert = ingest */
 };
 
 /*

@@ -15,6 +15,7 @@
 struct db {
         PGconn *conn;
         bool prepared[STMT__MAX];
+        unsigned generation; /* incremented by every reconnect: session settings are gone */
 };
 
 struct db_res {
@@ -191,7 +192,31 @@ int db_exec(struct db *db, enum db_stmt id, const char *const *params, struct db
         if (PQstatus(db->conn) != CONNECTION_OK)
                 return -ENOTCONN;
         memset(db->prepared, 0, sizeof(db->prepared));
+        db->generation++;
         return exec_once(db, id, params, ret, err);
+}
+
+int db_exec_unnamed(struct db *db, enum db_stmt id, const char *const *params,
+                    struct db_res **ret, struct db_err *err)
+{
+        const struct db_stmt_def *def = db_stmt_get(id);
+        int r;
+
+        if (!db)
+                return -ENOTCONN;
+        r = db_check(db->conn,
+                     PQexecParams(db->conn, def->sql, def->n_params, NULL, params, NULL, NULL, 0),
+                     ret, err);
+        if (r != -ENOTCONN || PQstatus(db->conn) != CONNECTION_BAD)
+                return r;
+        PQreset(db->conn);
+        if (PQstatus(db->conn) != CONNECTION_OK)
+                return -ENOTCONN;
+        memset(db->prepared, 0, sizeof(db->prepared));
+        db->generation++;
+        return db_check(db->conn,
+                        PQexecParams(db->conn, def->sql, def->n_params, NULL, params, NULL, NULL, 0),
+                        ret, err);
 }
 
 int db_command(struct db *db, const char *sql)
@@ -206,6 +231,7 @@ int db_command(struct db *db, const char *sql)
                 if (PQstatus(db->conn) != CONNECTION_OK)
                         return -ENOTCONN;
                 memset(db->prepared, 0, sizeof(db->prepared));
+                db->generation++;
                 r = db_check(db->conn, PQexec(db->conn, sql), NULL, NULL);
         }
         return r;
@@ -247,4 +273,30 @@ void db_res_free(struct db_res *r)
 int db_server_version(const struct db *db)
 {
         return db->conn ? PQserverVersion(db->conn) : 0;
+}
+
+int db_exec_text(struct db *db, const char *sql, int n_params, const char *const *params,
+                 struct db_res **ret, struct db_err *err)
+{
+        int r;
+
+        if (!db)
+                return -ENOTCONN;
+        r = db_check(db->conn, PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0),
+                     ret, err);
+        if (r != -ENOTCONN || PQstatus(db->conn) != CONNECTION_BAD)
+                return r;
+        PQreset(db->conn);
+        if (PQstatus(db->conn) != CONNECTION_OK)
+                return -ENOTCONN;
+        memset(db->prepared, 0, sizeof(db->prepared));
+        db->generation++;
+        return db_check(db->conn,
+                        PQexecParams(db->conn, sql, n_params, NULL, params, NULL, NULL, 0), ret,
+                        err);
+}
+
+unsigned db_generation(const struct db *db)
+{
+        return db ? db->generation : 0;
 }

@@ -43,8 +43,25 @@ void db_close(struct db *db); /* NULL-safe */
  */
 MUST_CHECK int db_exec(struct db *db, enum db_stmt id, const char *const *params,
                        struct db_res **ret, struct db_err *err);
+/*
+ * Same as db_exec() but as an unnamed statement (PQexecParams: parse, bind and execute in one
+ * round trip, nothing kept on the server), so it works behind PgBouncer in transaction pooling
+ * mode, where a prepared statement may land on another server connection.
+ */
+MUST_CHECK int db_exec_unnamed(struct db *db, enum db_stmt id, const char *const *params,
+                               struct db_res **ret, struct db_err *err);
 /* Runs a fixed, parameterless command (BEGIN, COMMIT, ROLLBACK, SET ...) from db_stmts. */
 MUST_CHECK int db_command(struct db *db, const char *sql);
+
+/*
+ * Runs one statement given as text (unnamed: PQexecParams), for the few statements that are not
+ * worth a prepared slot (lib/db_auth.c, hjo-admin).  sql must be a constant from lib/db*.c.
+ * Same errors as db_exec().
+ */
+MUST_CHECK int db_exec_text(struct db *db, const char *sql, int n_params,
+                            const char *const *params, struct db_res **ret, struct db_err *err);
+/* Changes whenever the connection was re-established (session settings were lost). */
+unsigned db_generation(const struct db *db);
 
 int db_res_ntuples(const struct db_res *r);
 int db_res_nfields(const struct db_res *r);

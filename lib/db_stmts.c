@@ -9,6 +9,7 @@
 #include <assert.h>
 
 #include "compiler.h"
+#include "db_slurm.h"
 
 /* /metrics: one row per (job, node) of every running job and every job that ended within the
    grace period ($1 seconds), with the latest sample of that node (NULLs when none yet). */
@@ -36,24 +37,39 @@ static const char SQL_METRICS_GPUS[] =
         "    OR j.end_time > now() - make_interval(secs => $1::int)"
         " ORDER BY g.job_id, g.node, g.gpu_id, g.ts DESC";
 
-/* /metrics: per node, the latest node sample of the last $1 seconds, and the node's job count:
-   the one its collector counted in that sample, else the running jobs that list the node. */
-static const char SQL_METRICS_NODES[] =
-        "WITH latest AS ("
-        "  SELECT DISTINCT ON (node) node, cpu_usage_percent, memory_used_bytes, job_count"
-        "  FROM node_samples"
-        "  WHERE ts > now() - make_interval(secs => $1::int) ORDER BY node, ts DESC),"
-        " running AS ("
-        "  SELECT n.node, count(*) AS c FROM jobs j CROSS JOIN LATERAL unnest(j.nodes) AS n(node)"
-        "  WHERE j.state = 'running' GROUP BY n.node)"
-        " SELECT coalesce(l.node, r.node), l.cpu_usage_percent, l.memory_used_bytes,"
-        " coalesce(l.job_count, r.c, 0)"
-        " FROM latest l FULL JOIN running r ON r.node = l.node ORDER BY 1";
+/* /metrics node series: db_slurm_sql_metrics_nodes_fallback in lib/db_slurm.c (the node's own
+   collector sample first, then Slurm's view of the node). */
 
 static const char SQL_METRICS_STATES[] =
         "SELECT s.state, count(j.id) FROM"
         " unnest(ARRAY['pending', 'running', 'completed', 'failed', 'cancelled']) AS s(state)"
         " LEFT JOIN jobs j ON j.state = s.state GROUP BY s.state ORDER BY s.state";
+
+/* One interval of one node (sql/0004_collector.sql); 36 parameters, arrays in text format. */
+static const char SQL_INGEST_BATCH[] =
+        "SELECT kind, job_id, n, allocated_cpus, gpu_devices, cgroup_path, start_time, last_ts,"
+        " last_cpu_seconds FROM hjo_ingest_batch($1, $2::timestamptz,"
+        " $3::text[], $4::text[], $5::float8[], $6::bigint[], $7::float8[], $8::float8[],"
+        " $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],"
+        " $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::float8[],"
+        " $19::float8[], $20::float8[], $21::float8[],"
+        " $22::text[], $23::text[], $24::text[], $25::text[], $26::float8[], $27::bigint[],"
+        " $28::bigint[], $29::float8[], $30::float8[],"
+        " $31::float8, $32::bigint, $33::bigint, $34::int, $35::jsonb, $36::boolean)";
+
+/* /metrics: the collector's counters of the same (job, node) set as SQL_METRICS_JOBS, from
+   the latest sample that has them (NULLs when none). */
+static const char SQL_METRICS_JOB_COUNTERS[] =
+        "SELECT j.id, coalesce(j.user_name, ''), n.node, s.cpu_seconds, s.memory_peak_bytes,"
+        " s.oom_kills"
+        " FROM jobs j"
+        " CROSS JOIN LATERAL unnest(j.nodes) AS n(node)"
+        " JOIN LATERAL (SELECT m.cpu_seconds, m.memory_peak_bytes, m.oom_kills"
+        "               FROM metric_samples m WHERE m.job_id = j.id AND m.node = n.node"
+        "               ORDER BY m.ts DESC LIMIT 1) s ON true"
+        " WHERE (j.state IN ('pending', 'running') AND j.start_time IS NOT NULL)"
+        "    OR (j.end_time > now() - make_interval(secs => $1::int) AND j.start_time IS NOT NULL)"
+        " ORDER BY j.id, n.node";
 
 /* clang-format off */
 static const struct db_stmt_def stmts[STMT__MAX] = {
@@ -81,9 +97,11 @@ static const struct db_stmt_def stmts[STMT__MAX] = {
                 "SELECT hjo_samples_list($1, $2::timestamptz, $3::timestamptz, $4, $5::int)", 5 },
         [STMT_METRICS_JOBS] = { "metrics_jobs", SQL_METRICS_JOBS, 1 },
         [STMT_METRICS_GPUS] = { "metrics_gpus", SQL_METRICS_GPUS, 1 },
-        [STMT_METRICS_NODES] = { "metrics_nodes", SQL_METRICS_NODES, 1 },
+        [STMT_METRICS_NODES] = { "metrics_nodes", db_slurm_sql_metrics_nodes_fallback, 1 },
         [STMT_METRICS_STATES] = { "metrics_states", SQL_METRICS_STATES, 0 },
         [STMT_SEED_DEMO] = { "seed_demo", "SELECT hjo_seed_demo()", 0 },
+        [STMT_INGEST_BATCH] = { "ingest_batch", SQL_INGEST_BATCH, 36 },
+        [STMT_METRICS_JOB_COUNTERS] = { "metrics_job_counters", SQL_METRICS_JOB_COUNTERS, 1 },
 };
 /* clang-format on */
 

@@ -251,6 +251,50 @@ bool jv_is_object(const struct jv *j)
         return j && j->root && json_object_is_type(j->root, json_type_object);
 }
 
+static int jv_wrap(struct json_object *o, struct jv **ret)
+{
+        struct jv *j;
+
+        if (!o)
+                return -ENOENT; /* JSON null */
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->root = json_object_get(o); /* shared with the parent document */
+        *ret = j;
+        return 0;
+}
+
+int jv_member(const struct jv *j, const char *key, struct jv **ret)
+{
+        struct json_object *o = NULL;
+
+        if (!jv_is_object(j))
+                return -EINVAL;
+        if (!json_object_object_get_ex(j->root, key, &o))
+                return -ENOENT;
+        return jv_wrap(o, ret);
+}
+
+bool jv_is_array(const struct jv *j)
+{
+        return j && j->root && json_object_is_type(j->root, json_type_array);
+}
+
+size_t jv_array_len(const struct jv *j)
+{
+        return jv_is_array(j) ? json_object_array_length(j->root) : 0;
+}
+
+int jv_array_get(const struct jv *j, size_t i, struct jv **ret)
+{
+        if (!jv_is_array(j))
+                return -EINVAL;
+        if (i >= json_object_array_length(j->root))
+                return -ENOENT;
+        return jv_wrap(json_object_array_get_idx(j->root, i), ret);
+}
+
 /* ---- dispatch ------------------------------------------------------------------------------ */
 
 union jv_val {
@@ -428,6 +472,8 @@ static const char *convert(const struct jv_field *f, struct json_object *o, stru
                 slot->v.a = a;
                 break;
         }
+        case JV_ANY:
+                break; /* the caller reads it with jv_member() */
         default:
                 return MSG_RANGE;
         }
@@ -459,6 +505,8 @@ static void commit(const struct jv_field *f, const struct jv_slot *slot, char *t
                 break;
         case JV_STRARR:
                 *(struct jv_strarr *)p = slot->v.a;
+                break;
+        case JV_ANY:
                 break;
         }
 }

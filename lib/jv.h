@@ -23,6 +23,8 @@ enum jv_type {
         JV_BOOL,    /* bool */
         JV_TIME,    /* int64_t microseconds, from an RFC 3339 string */
         JV_STRARR,  /* struct jv_strarr: array of strings, n in [min, max], each 1..maxlen + check() */
+        JV_ANY,     /* any JSON value, not converted (only has_offset is set): a nested array or
+                       object the caller reads with jv_member() */
 };
 
 /*
@@ -72,6 +74,20 @@ struct jv_field {
 MUST_CHECK int jv_parse(const char *buf, size_t len, size_t max_len, int max_depth, struct jv **ret);
 void jv_free(struct jv *j); /* NULL-safe */
 bool jv_is_object(const struct jv *j);
+
+/*
+ * Sub-documents, for arrays of objects and nested objects (POST /v1/samples).  Each result
+ * shares the parsed tree (json-c reference counting) and is freed with jv_free(), before or
+ * after the document it came from.
+ * jv_member(): the value of member `key` of object j: 0, -ENOENT (absent or JSON null),
+ * -EINVAL (j is not an object), -ENOMEM.  jv_array_get(): element i of array j: 0, -ENOENT
+ * (i out of range, or the element is null), -EINVAL (j is not an array), -ENOMEM.
+ * jv_array_len() is 0 for anything but an array.  *ret untouched on failure.
+ */
+MUST_CHECK int jv_member(const struct jv *j, const char *key, struct jv **ret);
+bool jv_is_array(const struct jv *j);
+size_t jv_array_len(const struct jv *j);
+MUST_CHECK int jv_array_get(const struct jv *j, size_t i, struct jv **ret);
 
 /*
  * Fills `target` from the top-level object.  0 or -EINVAL (wrong type, out of range, missing

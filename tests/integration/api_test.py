@@ -193,11 +193,25 @@ class Resp(tuple):
 _u = urllib.parse.urlsplit(URL) if URL else None
 
 
+# HTTPS with certificate verification on: HJO_CAFILE names the CA that signed the server's
+# certificate (t_tls.sh generates one); HJO_CLIENT_CERT/HJO_CLIENT_KEY add a client certificate.
+# HJO_TOKEN, when set, is sent as "Authorization: Bearer" on every request unless a test names
+# its own Authorization header (None = send none).
+TOKEN = os.environ.get("HJO_TOKEN", "")
+_ssl_ctx = None
+
+
 def _conn():
+    global _ssl_ctx
     if _u.scheme == "https":
         import ssl
+        if _ssl_ctx is None:
+            _ssl_ctx = ssl.create_default_context(cafile=os.environ.get("HJO_CAFILE") or None)
+            if os.environ.get("HJO_CLIENT_CERT"):
+                _ssl_ctx.load_cert_chain(os.environ["HJO_CLIENT_CERT"],
+                                         os.environ.get("HJO_CLIENT_KEY"))
         return http.client.HTTPSConnection(_u.hostname, _u.port or 443, timeout=60,
-                                           context=ssl._create_unverified_context())
+                                           context=_ssl_ctx)
     return http.client.HTTPConnection(_u.hostname, _u.port or 80, timeout=60)
 
 
@@ -205,6 +219,9 @@ def req(method, path, body=None, headers=None, raw=None, check_oa=True):
     """One HTTP request on a fresh connection.  body: a Python value sent as JSON; raw: bytes
     sent as is.  A JSON Content-Type is added when there is a body and headers name none."""
     hdrs = dict(headers or {})
+    if TOKEN and not any(k.lower() == "authorization" for k in hdrs):
+        hdrs["Authorization"] = f"Bearer {TOKEN}"
+    hdrs = {k: v for k, v in hdrs.items() if v is not None}
     data = raw
     if data is None and body is not None:
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -349,7 +366,8 @@ class Tap:
     def diag_resp(self, r):
         i = r.info
         self.diag(f"request: {i['method']} {i['path']}")
-        hs = {k: v for k, v in i["headers"].items() if k.lower() != "content-type"}
+        hs = {k: ("Bearer ***" if k.lower() == "authorization" else v)
+              for k, v in i["headers"].items() if k.lower() != "content-type"}
         if hs:
             self.diag(f"request headers: {hs}")
         if i["body"] is not None:

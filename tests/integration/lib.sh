@@ -96,13 +96,23 @@ itest_setup() {
         SEED_DEMO=${ITEST_SEED_DEMO:-false}
         HJO_WORKERS=${ITEST_WORKERS:-4}
         HJO_SOCKET_MODE=0666
-        export DATABASE_URL SCHEDULER_BACKEND SEED_DEMO HJO_WORKERS HJO_SOCKET_MODE
+        # Authentication: a test that sets HJO_AUTH=required before itest_setup gets an admin
+        # token in HJO_TOKEN (api_test.py sends it); the default here is "disabled" so that a
+        # test about something else needs no credentials.
+        HJO_AUTH=${HJO_AUTH:-disabled}
+        export DATABASE_URL SCHEDULER_BACKEND SEED_DEMO HJO_WORKERS HJO_SOCKET_MODE HJO_AUTH
 
         if ! "$top_builddir/admin/hjo-admin" migrate --sql-dir "$top_srcdir/sql" \
                 >>"$HJO_TMP/log/hjo-admin.log" 2>&1; then
                 _it_failed_setup=1
                 hjo_tail_log "$HJO_TMP/log/hjo-admin.log"
                 itest_bail "hjo-admin migrate failed"
+        fi
+        if [ "$HJO_AUTH" = required ]; then
+                HJO_TOKEN=$("$top_builddir/admin/hjo-admin" token create --name itest-admin \
+                        --role admin 2>>"$HJO_TMP/log/hjo-admin.log") ||
+                        itest_bail "hjo-admin token create failed"
+                export HJO_TOKEN
         fi
 
         if ! hjo_api_start "$top_builddir/fcgi/hjo-api" "$HJO_TMP/run/hjo-api.sock" \

@@ -7,7 +7,9 @@
 . "$top_srcdir/tests/integration/lib.sh"
 # short enough for the isolation group to watch a blocked request end with 503
 HJO_STATEMENT_TIMEOUT_MS=2000
-export HJO_STATEMENT_TIMEOUT_MS
+# the whole suite runs authenticated, as an admin (lib.sh creates the token)
+HJO_AUTH=required
+export HJO_STATEMENT_TIMEOUT_MS HJO_AUTH
 itest_setup
 /usr/bin/python3 "$top_srcdir/tests/integration/api_test.py"
 exit $?
