@@ -106,12 +106,27 @@ if ! hjo_wait_url "$URL/v1/health" 30 200; then
         exit 1
 fi
 
+# 9. A local admin token (the API requires one): kept in .hjo/admin.token (0600); a new one is
+#    made when the file is missing or no longer valid (e.g. the database was recreated).
+TOKEN_FILE=$STATE/admin.token
+if [ ! -s "$TOKEN_FILE" ] || [ "$(curl -s -o /dev/null -w '%{http_code}' \
+        -H "Authorization: Bearer $(cat "$TOKEN_FILE")" "$URL/v1/jobs?limit=1")" != 200 ]; then
+        rm -f "$TOKEN_FILE"
+        "$ADMIN_BIN" token create --name "local-admin-$(date +%s)" --role admin \
+                --output "$TOKEN_FILE" >>"$LOGDIR/hjo-admin.log" 2>&1 || {
+                hjo_tail_log "$LOGDIR/hjo-admin.log"
+                hjo_say "error: could not create the local admin token"
+                exit 1
+        }
+fi
+
 cat <<EOF
 
 hjo is running: $URL
+  token:  $TOKEN_FILE (role admin; the API needs it on every route but /v1/health)
   try:    curl -s $URL/v1/health
-          curl -s '$URL/v1/jobs?limit=5'
-          curl -s $URL/metrics
+          curl -s -H "Authorization: Bearer \$(cat $TOKEN_FILE)" '$URL/v1/jobs?limit=5'
+          curl -s -H "Authorization: Bearer \$(cat $TOKEN_FILE)" $URL/metrics
   logs:   $LOGDIR/hjo-api.log
           $NGXDIR/error.log  $NGXDIR/access.log
           $PGDIR/postgres.log
