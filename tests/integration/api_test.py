@@ -1627,6 +1627,161 @@ def g_isolation():
          "the same sample succeeds once the lock is gone", r)
 
 
+def _raw_http(data, read_timeout=15.0):
+    """Sends raw bytes to nginx and returns (status line, whole answer) — for requests no HTTP
+    library would send (bad header bytes, oversized headers, CRLF tricks)."""
+    import socket
+    sk = socket.create_connection((_u.hostname, _u.port or 80), timeout=read_timeout)
+    try:
+        sk.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = sk.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        sk.close()
+    first = out.split(b"\r\n", 1)[0].decode("latin-1")
+    return first, out
+
+
+SQLI = ["' OR '1'='1", "'; DROP TABLE jobs; --", "\\'; SELECT pg_sleep(5); --",
+        "1) OR (1=1", "\" OR \"\"=\"", "$$; DELETE FROM jobs; $$"]
+
+
+def g_security():
+    """Hostile input on every field and parameter: each answered with the right 4xx (or
+    stored literally where the value is legal text), nothing else written, no SQL run."""
+    jobs0, audit0 = pg_int("jobs_count"), pg_int("audit_count")
+    written = 0
+
+    # SQL injection strings in every string field of every body: legal free text (user,
+    # account, partition, cluster) is stored byte-exact; identifiers reject them.
+    for i, inj in enumerate(SQLI):
+        jid = new_id()
+        r = started(jid, user=inj, account=inj, partition=inj, cluster=inj)
+        T.eq(r.status, 200, f"injection #{i} in free-text fields is accepted as data", r)
+        written += 1
+        j = get_job(jid).json or {}
+        T.eq((j.get("user"), j.get("account"), j.get("partition"), j.get("cluster_name")),
+             (inj, inj, inj, inj), f"injection #{i} stored literally")
+        for field, body in (
+                ("job_id", {"job_id": inj}),
+                ("node_list", {"node_list": [inj]}),
+                ("gpu_vendor", {"gpu_vendor": inj}),
+                ("gpu_devices", {"gpu_devices": [inj]}),
+                ("timestamp", {"timestamp": inj})):
+            b = {"job_id": new_id(), "user": "u", "node_list": ["cn1"],
+                 "timestamp": iso(ago(minutes=1))}
+            b.update(body)
+            r = req("POST", "/v1/events/job-started", b)
+            expect_error(r, 400, "validation_error", field, f"injection #{i} in {field}")
+        r = finished(new_id(), slurm_state=inj)
+        expect_error(r, 400, "validation_error", "slurm_state", f"injection #{i} in slurm_state")
+        for param in ("state", "node", "since", "until", "limit", "offset"):
+            r = req("GET", f"/v1/jobs?{param}={q(inj)}")
+            expect_error(r, 400, "validation_error", param, f"injection #{i} in ?{param}")
+        # as filters they match literally: exactly the job stored with those values
+        r = req("GET", f"/v1/jobs?user={q(inj)}&account={q(inj)}&partition={q(inj)}")
+        T.eq(((r.json or {}).get("total"), [x.get("id") for x in (r.json or {}).get("jobs", [])]),
+             (1, [jid]), f"injection #{i} in ?user/account/partition matches only literally", r)
+
+    # path traversal and odd ids in the path: never reach the database as anything else
+    for path in ("/v1/jobs/..", "/v1/jobs/.", "/v1/jobs/..%2F..%2Fetc%2Fpasswd",
+                 "/v1/jobs/%2e%2e", "/v1/jobs/a%00b", "/v1/jobs/" + "a" * 300,
+                 "/v1/jobs/slurm-1%27%20OR%201=1", "/v1/jobs/../metrics"):
+        r = req("GET", path)
+        T.ok(r.status in (400, 404) and json_ct(r), f"GET {path[:40]} -> 400/404 JSON", r)
+    r = req("DELETE", "/v1/jobs/..%2F..", headers={"X-Changed-By": "x", "X-Source": "y"})
+    T.ok(r.status in (400, 404), "DELETE with a traversal id deletes nothing", r)
+
+    # huge and negative numbers
+    for val, why in (("1e999", "overflowing double"), ("99999999999999999999999", "huge int"),
+                     ("-1", "negative"), ("1.5", "fraction"), ("\"4\"", "string")):
+        raw = ('{"job_id":"%s","user":"u","node_list":["cn1"],"timestamp":"%s",'
+               '"cpu_allocation":%s}' % (new_id(), iso(ago(minutes=1)), val)).encode()
+        r = req("POST", "/v1/events/job-started", raw=raw)
+        T.ok(r.status == 400, f"cpu_allocation {why} -> 400", r)
+    for lim in ("-1", "0", "-9223372036854775808", "99999999999999999999", "1e3", "+5"):
+        r = req("GET", f"/v1/jobs?limit={q(lim)}")
+        expect_error(r, 400, "validation_error", "limit", f"limit={lim}")
+    r = req("GET", "/v1/jobs?offset=-5")
+    expect_error(r, 400, "validation_error", "offset", "negative offset")
+
+    # JSON nesting bombs and oversize
+    for depth in (20, 1000, 100000):
+        raw = ("[" * depth + "]" * depth).encode()
+        r = req("POST", "/v1/events/job-started", raw=raw)
+        T.ok(r.status in (400, 413) and json_ct(r), f"nesting depth {depth} -> 400/413", r)
+    raw = ('{"job_id":"%s","user":"u","node_list":["cn1"],"timestamp":"%s","x":%s}'
+           % (new_id(), iso(ago(minutes=1)), "[" * 50 + "]" * 50)).encode()
+    r = req("POST", "/v1/events/job-started", raw=raw)
+    T.eq(r.status, 400, "a deep value inside a valid body -> 400", r)
+
+    # invalid UTF-8 in a query parameter
+    r = req("GET", "/v1/jobs?user=%C3%28")
+    expect_error(r, 400, "validation_error", "user", "invalid UTF-8 in ?user")
+
+    # header injection: a correlation id with CR/LF is not echoed (a fresh one is made)
+    first, out = _raw_http(
+        b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Correlation-Id: abc%0d%0aSet-Cookie: x=1\r\n"
+        b"Connection: close\r\n\r\n")
+    heads = out.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+    T.ok(" 200 " in first + " " and "set-cookie" not in heads,
+         "an encoded CRLF in X-Correlation-Id injects no header", why=heads[:600])
+    cid = [h for h in heads.split("\r\n") if h.startswith("x-correlation-id:")]
+    T.ok(len(cid) == 1 and re.fullmatch(r"x-correlation-id: [0-9a-f]{32}", cid[0]),
+         "... and a fresh id is generated instead of echoing it", why=repr(cid))
+    first, out = _raw_http(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Source: a\rb\r\n"
+                           b"Connection: close\r\n\r\n")
+    T.ok(first.startswith("HTTP/1.1 400"), "a bare CR inside a header -> 400 from nginx",
+         why=first)
+
+    # oversized headers: one header beyond nginx's 16k buffer, and many headers
+    first, out = _raw_http(b"GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000
+                           + b"\r\nConnection: close\r\n\r\n")
+    T.ok(first.startswith("HTTP/1.1 400") or first.startswith("HTTP/1.1 431")
+         or first.startswith("HTTP/1.1 494"), "a 20 kB header is refused", why=first)
+    many = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 1000) for i in range(80))
+    first, out = _raw_http(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n" + many
+                           + b"Connection: close\r\n\r\n")
+    T.ok(first[9:12] in ("400", "431", "494"), "80 kB of headers are refused", why=first)
+
+    # slow loris: a client that never finishes its headers is cut off by nginx's
+    # client_header_timeout (10 s) instead of holding a connection forever
+    import socket
+    t0 = time.time()
+    sk = socket.create_connection((_u.hostname, _u.port or 80), timeout=30)
+    closed_after = None
+    try:
+        sk.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+        while time.time() - t0 < 25:
+            time.sleep(1)
+            try:
+                sk.sendall(b"")  # nothing more: the header never ends
+                sk.settimeout(0.1)
+                if sk.recv(1) == b"":
+                    closed_after = time.time() - t0
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                closed_after = time.time() - t0
+                break
+    finally:
+        sk.close()
+    T.ok(closed_after is not None and closed_after < 15,
+         f"a slow-loris client is dropped by nginx (after {closed_after or 0:.1f} s)")
+
+    # nothing but the accepted literal-injection jobs (and their audit rows) was written
+    T.eq((pg_int("jobs_count") - jobs0, pg_int("audit_count") - audit0), (written, written),
+         f"only the {written} legal jobs were written")
+
+
 # =============================================================================================
 GROUPS = [
     ("openapi", g_openapi),
@@ -1640,6 +1795,7 @@ GROUPS = [
     ("samples", g_samples),
     ("prometheus", g_prometheus),
     ("isolation", g_isolation),
+    ("security", g_security),
 ]
 
 
