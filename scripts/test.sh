@@ -77,9 +77,10 @@ run_suite build "$ROOT/build" --enable-werror
 if [ "${HJO_TEST_SANITIZERS:-0}" = 1 ]; then
         # The tests that drive a real Slurm lab exercise shell hooks and slurmrestd more than
         # our C; they run once, in the build above, to keep CI well under its time budget.
-        export HJO_SKIP_SLURM=1 SLURMREST_SKIP=1
+        # valgrind cannot run ASan binaries; the valgrind test runs in the build above.
+        export HJO_SKIP_SLURM=1 SLURMREST_SKIP=1 HJO_SKIP_VALGRIND=1
         run_suite build-san "$ROOT/build-san" --enable-sanitizers --enable-werror
-        unset HJO_SKIP_SLURM SLURMREST_SKIP
+        unset HJO_SKIP_SLURM SLURMREST_SKIP HJO_SKIP_VALGRIND
 fi
 
 echo

@@ -115,8 +115,19 @@ itest_setup() {
                 export HJO_TOKEN
         fi
 
-        if ! hjo_api_start "$top_builddir/fcgi/hjo-api" "$HJO_TMP/run/hjo-api.sock" \
-                "$HJO_TMP/run/hjo-api.pid" "$HJO_API_LOG"; then
+        # ITEST_VALGRIND=1 runs hjo-api (master and every worker) under valgrind memcheck;
+        # teardown fails the test on any error it reports.
+        _it_api_bin=$top_builddir/fcgi/hjo-api
+        set --
+        if [ "${ITEST_VALGRIND:-0}" = 1 ]; then
+                command -v valgrind >/dev/null 2>&1 || itest_skip "valgrind not installed"
+                set -- --quiet --trace-children=yes --child-silent-after-fork=no \
+                        --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+                        --track-fds=no --log-file="$HJO_TMP/log/valgrind.%p.log" "$_it_api_bin"
+                _it_api_bin=$(command -v valgrind)
+        fi
+        if ! hjo_api_start "$_it_api_bin" "$HJO_TMP/run/hjo-api.sock" \
+                "$HJO_TMP/run/hjo-api.pid" "$HJO_API_LOG" "$@"; then
                 _it_failed_setup=1
                 itest_bail "hjo-api did not start"
         fi
@@ -170,6 +181,12 @@ itest_teardown() {
                         [ "$_itt_rc" -ne 0 ] || _itt_rc=1
                 fi
         fi
+        for _itt_vg in "$HJO_TMP"/log/valgrind.*.log; do
+                [ -s "$_itt_vg" ] || continue
+                hjo_say "FAIL: valgrind report in $_itt_vg:"
+                head -n 80 "$_itt_vg" | sed 's/^/#   /' >&2
+                [ "$_itt_rc" -ne 0 ] || _itt_rc=1
+        done
         if [ -f "$HJO_API_LOG" ] &&
                 grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$HJO_API_LOG"; then
                 hjo_say "FAIL: sanitizer report in $HJO_API_LOG:"
