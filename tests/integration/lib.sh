@@ -126,11 +126,23 @@ itest_setup() {
                         --track-fds=no --log-file="$HJO_TMP/log/valgrind.%p.log" "$_it_api_bin"
                 _it_api_bin=$(command -v valgrind)
         fi
+        # hjo-api runs as a login role of the least-privilege group hjo_api (sql/0030_roles.sql),
+        # as a site would run it; tests and hjo-admin keep the owner's DATABASE_URL.
+        "$(hjo_pgbin)/psql" -X -q -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo -c \
+                "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'itest_api')
+                 THEN CREATE ROLE itest_api LOGIN IN ROLE hjo_api; END IF; END \$\$" \
+                >>"$HJO_TMP/log/setup.log" 2>&1 || itest_bail "cannot create the itest_api role"
+        HJO_API_DATABASE_URL="host=$HJO_PGHOST port=$HJO_PGPORT dbname=$HJO_PGDATABASE user=itest_api"
+        export HJO_API_DATABASE_URL
+        _it_owner_dsn=$DATABASE_URL
+        DATABASE_URL=$HJO_API_DATABASE_URL
         if ! hjo_api_start "$_it_api_bin" "$HJO_TMP/run/hjo-api.sock" \
                 "$HJO_TMP/run/hjo-api.pid" "$HJO_API_LOG" "$@"; then
+                DATABASE_URL=$_it_owner_dsn
                 _it_failed_setup=1
                 itest_bail "hjo-api did not start"
         fi
+        DATABASE_URL=$_it_owner_dsn
         export HJO_API_PID
 
         # nginx on a free port; a port taken between the probe and bind() gets another try.

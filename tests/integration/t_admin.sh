@@ -165,5 +165,30 @@ else
         echo "ok $n - hjo-api under spawn-fcgi # SKIP spawn-fcgi not installed"
 fi
 
+# ---- least-privilege database roles (sql/0030_roles.sql) -------------------------------------
+asrole() { # asrole ROLE SQL: exit status of running SQL as ROLE
+        psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U "$1" -d hjo -c "$2" \
+                >"$HJO_TMP/role.out" 2>&1
+}
+psql -X -q -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo \
+        -c "CREATE ROLE itest_collector LOGIN IN ROLE hjo_collector" >/dev/null 2>&1
+is "$(sq hjo "SELECT rolsuper FROM pg_roles WHERE rolname = 'itest_api'")" f \
+        "hjo-api runs as a non-superuser login role (itest_api in hjo_api)"
+check "the API role reads jobs" asrole itest_api "SELECT count(*) FROM jobs"
+asrole itest_api "DELETE FROM jobs"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot DELETE from jobs directly"
+asrole itest_api "INSERT INTO audit_log (job_id, action, changed_by, source, correlation_id) VALUES ('x','x','x','x','x')"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot write the audit log directly"
+asrole itest_api "SELECT hjo_token_create('0123456789abcdef', 'x', 'admin', NULL, repeat('0', 64), NULL, 'x')"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot create tokens"
+asrole itest_collector "SELECT secret_sha256 FROM api_tokens"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the collector role cannot read tokens"
+asrole itest_collector "UPDATE jobs SET state = 'completed'"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the collector role cannot change jobs directly"
+is "$(sq hjo "SELECT bool_and(has_function_privilege('itest_collector', p.oid, 'EXECUTE')) FROM pg_proc p WHERE proname IN ('hjo_ingest_batch', 'hjo_slurm_reconcile')")" \
+        t "the collector role may call the batch and reconcile functions"
+is "$(sq hjo "SELECT bool_or(has_function_privilege('itest_collector', p.oid, 'EXECUTE')) FROM pg_proc p WHERE proname IN ('hjo_job_delete', 'hjo_token_create', 'hjo_job_patch')")" \
+        f "... and nothing that deletes jobs, patches them or makes tokens"
+
 echo "1..$n"
 [ "$nfail" -eq 0 ]
