@@ -150,7 +150,9 @@ static int psi_avg10(const char *s, const char *e, double *ret)
         tok_end = memchr(s, ' ', (size_t)(e - s));
         if (!tok_end)
                 tok_end = e;
-        if (num_parse_double(s, (size_t)(tok_end - s), ret) < 0 || *ret < 0)
+        /* avg10 is a share of wall time in percent (Documentation/accounting/psi.rst): a
+           value above 100 is not PSI (found by fuzz_cgroup: "some avg10=12345") */
+        if (num_parse_double(s, (size_t)(tok_end - s), ret) < 0 || *ret < 0 || *ret > 100)
                 return -EBADMSG;
         return 0;
 }

@@ -123,6 +123,10 @@ static const struct psi_case psi_cases[] = {
         { "full avg10=0.25 avg60=0.00 avg300=0.00 total=100\n", -EBADMSG, -1, -1, false },
         { "some avg60=1.0 total=1\n", -EBADMSG, -1, -1, false },
         { "some avg10=abc avg60=0 total=1\n", -EBADMSG, -1, -1, false },
+        { "some avg10=100.00 avg60=0 total=1\n", 0, 100, -1, false },
+        /* found by fuzz_cgroup: a percentage above 100 is not PSI */
+        { "some avg10=12345\nfull avg10=0.00 avg60=0.00\n", -EBADMSG, -1, -1, false },
+        { "some avg10=1.0\nfull avg10=100.01\n", -EBADMSG, -1, -1, false },
         { "", -EBADMSG, -1, -1, false },
 };
 
