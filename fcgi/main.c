@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -338,6 +340,14 @@ int main(int argc, char **argv)
                 return 0;
         }
 
+        /* No core dumps: a worker's memory holds the database password and token hashes
+           (docs/security.md).  Not dumpable also keeps other users' ptrace out. */
+        {
+                const struct rlimit no_core = { 0, 0 };
+
+                if (setrlimit(RLIMIT_CORE, &no_core) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+                        log_kv(LOG_LVL_WARNING, "cannot disable core dumps, ignoring", NULL);
+        }
         m.cfg = cfg;
         m.n = workers > 0 ? (int)workers : (int)cfg->workers;
         if (FCGX_Init() != 0) {
