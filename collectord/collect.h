@@ -26,6 +26,7 @@ struct collector_opts {
         int tool_timeout_ms;
         bool read_memstat, read_pressure, read_io;
         bool allow_no_memory; /* stdout sink: keep samples whose memory is not available */
+        unsigned slow_every;  /* read the slow-changing files every N cycles (0, 1: always) */
 };
 
 /* Counters of the last cycle, for logs and health. */

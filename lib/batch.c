@@ -324,3 +324,193 @@ int batch_params(const struct batch *b, struct strbuf *sb, const char **vals)
         }
         return 0;
 }
+
+/* ---- POST /v1/samples bodies --------------------------------------------------------------- */
+
+/* Adds key = value when the cgroup field is present (and fits a JSON int64). */
+static int add_u64(json_object *o, const char *key, const struct cg_stats *cg, enum cg_field f)
+{
+        if (!cg_has(cg, f) || cg->v[f] > (uint64_t)INT64_MAX)
+                return 0;
+        return add(o, key, json_object_new_int64((int64_t)cg->v[f]));
+}
+
+static int add_pct(json_object *o, const char *key, const struct cg_stats *cg, enum cg_field f)
+{
+        if (!cg_has(cg, f))
+                return 0;
+        return add(o, key, json_object_new_double(cg->pct[f] > 100 ? 100 : cg->pct[f]));
+}
+
+static json_object *job_json(const struct batch_job *j)
+{
+        static const struct {
+                const char *key;
+                enum cg_field f;
+        } u64s[] = {
+                { "memory_peak_bytes", CG_MEM_PEAK }, { "swap_bytes", CG_SWAP },
+                { "memory_anon_bytes", CG_MEM_ANON }, { "memory_file_bytes", CG_MEM_FILE },
+                { "oom_kills", CG_OOM_KILL },         { "pids", CG_PIDS },
+                { "io_read_bytes", CG_IO_RBYTES },    { "io_write_bytes", CG_IO_WBYTES },
+        }, pcts[] = {
+                { "cpu_pressure_some", CG_CPU_SOME10 },    { "cpu_pressure_full", CG_CPU_FULL10 },
+                { "memory_pressure_some", CG_MEM_SOME10 }, { "memory_pressure_full", CG_MEM_FULL10 },
+        };
+        const struct cg_stats *cg = &j->cg;
+        json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        r |= add(o, "job_id", json_object_new_string(j->job_id));
+        if (j->node[0])
+                r |= add(o, "node", json_object_new_string(j->node));
+        r |= add(o, "cpu_usage", json_object_new_double(j->cpu_pct));
+        r |= add(o, "memory_usage_bytes",
+                 json_object_new_int64(j->mem_bytes > (uint64_t)INT64_MAX ? INT64_MAX
+                                                                          : (int64_t)j->mem_bytes));
+        if (j->has_gpu)
+                r |= add(o, "gpu_usage", json_object_new_double(j->gpu_pct));
+        if (cg_has(cg, CG_CPU_USAGE))
+                r |= add(o, "cpu_seconds", json_object_new_double((double)cg->v[CG_CPU_USAGE] / 1e6));
+        if (cg_has(cg, CG_MEM_MAX) && cg->v[CG_MEM_MAX] != CG_UNLIMITED)
+                r |= add_u64(o, "memory_max_bytes", cg, CG_MEM_MAX);
+        for (size_t i = 0; i < sizeof(u64s) / sizeof(u64s[0]); i++)
+                r |= add_u64(o, u64s[i].key, cg, u64s[i].f);
+        for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+                r |= add_pct(o, pcts[i].key, cg, pcts[i].f);
+        if (r != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_object *gpu_json(const struct batch_gpu *g)
+{
+        const struct gpu_dev *d = &g->dev;
+        json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        r |= add(o, "job_id", json_object_new_string(g->job_id));
+        if (g->node[0])
+                r |= add(o, "node", json_object_new_string(g->node));
+        r |= add(o, "gpu_id", json_object_new_string(g->gpu_id));
+        r |= add(o, "gpu_vendor", json_object_new_string(d->vendor == GPU_NVIDIA ? "nvidia" : "amd"));
+        if (d->has_util)
+                r |= add(o, "utilization_percent", json_object_new_double(d->util_pct));
+        if (d->has_mem_used && d->mem_used_bytes <= (uint64_t)INT64_MAX)
+                r |= add(o, "memory_used_bytes", json_object_new_int64((int64_t)d->mem_used_bytes));
+        if (d->has_mem_total && d->mem_total_bytes <= (uint64_t)INT64_MAX)
+                r |= add(o, "memory_total_bytes",
+                         json_object_new_int64((int64_t)d->mem_total_bytes));
+        if (d->has_power)
+                r |= add(o, "power_watts", json_object_new_double(d->power_w));
+        if (d->has_temp)
+                r |= add(o, "temperature_celsius", json_object_new_double(d->temp_c));
+        if (r != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_object *node_json(const struct batch *b)
+{
+        json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return NULL;
+        if (b->has_node_cpu)
+                r |= add(o, "cpu_usage_percent", json_object_new_double(b->node_cpu_pct));
+        if (b->has_node_mem && b->node_mem_total <= (uint64_t)INT64_MAX) {
+                r |= add(o, "memory_used_bytes", json_object_new_int64((int64_t)b->node_mem_used));
+                r |= add(o, "memory_total_bytes",
+                         json_object_new_int64((int64_t)b->node_mem_total));
+        }
+        if (b->node_jobs >= 0 && b->node_jobs <= INT32_MAX)
+                r |= add(o, "job_count", json_object_new_int64(b->node_jobs));
+        if (r != 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+/* Appends make(item) for each item to a new array stored as key; 0 or -ENOMEM. */
+static int add_jobs(json_object *o, const struct batch *b, size_t first, size_t n)
+{
+        json_object *a = json_object_new_array_ext((int)n);
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = first; i < first + n && i < b->n_jobs; i++) {
+                json_object *x = job_json(&b->jobs[i]);
+
+                if (!x || json_object_array_add(a, x) < 0) {
+                        json_object_put(x);
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+        }
+        return add(o, "samples", a);
+}
+
+static int add_gpus(json_object *o, const struct batch *b)
+{
+        json_object *a = json_object_new_array_ext((int)b->n_gpus);
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < b->n_gpus; i++) {
+                json_object *x = gpu_json(&b->gpus[i]);
+
+                if (!x || json_object_array_add(a, x) < 0) {
+                        json_object_put(x);
+                        json_object_put(a);
+                        return -ENOMEM;
+                }
+        }
+        return add(o, "gpu_samples", a);
+}
+
+int batch_json(const struct batch *b, size_t first, size_t n, bool extras, bool want_jobs,
+               char **ret, size_t *ret_len)
+{
+        char ts[RFC3339_BUFSZ];
+        json_object *o = json_object_new_object();
+        const char *text;
+        size_t len;
+        char *copy;
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        r |= add(o, "node", json_object_new_string(b->node));
+        r |= add(o, "timestamp",
+                 json_object_new_string(rfc3339_format(b->ts_usec, ts, sizeof(ts))));
+        r |= add_jobs(o, b, first, n);
+        if (extras && b->n_gpus > 0)
+                r |= add_gpus(o, b);
+        if (extras && (b->has_node_cpu || b->has_node_mem || b->node_jobs >= 0))
+                r |= add(o, "node_sample", node_json(b));
+        if (extras && b->has_health)
+                r |= add(o, "health", health_object(b));
+        if (want_jobs)
+                r |= add(o, "want_jobs", json_object_new_boolean(1));
+        if (r != 0) {
+                json_object_put(o);
+                return -ENOMEM;
+        }
+        text = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &len);
+        copy = text ? strndup(text, len) : NULL;
+        json_object_put(o);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        *ret_len = len;
+        return 0;
+}

@@ -64,3 +64,13 @@ struct batch_gpu *batch_add_gpu(struct batch *b);
  * parameters of STMT_INGEST_BATCH (NULL for SQL NULL).  0, -E2BIG/-ENOMEM (a buffer failed).
  */
 MUST_CHECK int batch_params(const struct batch *b, struct strbuf *sb, const char **vals);
+
+/*
+ * The body of POST /v1/samples (docs/openapi.yaml, SamplesBatch) for the job samples
+ * [first, first + n) of b; with `extras` also every GPU row, the node sample and the health
+ * row (a batch too large for one request is sent as several bodies, the first with extras).
+ * Absent values are left out (never 0).  Built as a json-c tree, serialized once.
+ * *ret is malloc'd, NUL-terminated, *ret_len bytes.  0 or -ENOMEM.
+ */
+MUST_CHECK int batch_json(const struct batch *b, size_t first, size_t n, bool extras,
+                          bool want_jobs, char **ret, size_t *ret_len);

@@ -131,6 +131,21 @@ static const struct cfg_key cfg_keys[] = {
           NULL, "true/false, yes/no, on/off or 1/0", 0 },
         { "trust_client_cert", "HJO_TRUST_CLIENT_CERT", CFG_BOOL, F(trust_client_cert), "false",
           0, 0, NULL, "true/false, yes/no, on/off or 1/0", 0 },
+        { "collector_slurm", "HJO_COLLECTOR_SLURM", CFG_BOOL, F(collector_slurm), "false", 0, 0,
+          NULL, "true/false, yes/no, on/off or 1/0", 0 },
+        { "collector_slurm_every", "HJO_COLLECTOR_SLURM_EVERY", CFG_INT,
+          F(collector_slurm_every), "1", 1, 10000, NULL, "an integer from 1 to 10000", 0 },
+        { "slurm_user", "HJO_SLURM_USER", CFG_STR, F(slurm_user), "slurm", 0, 0, check_opt_host,
+          "a user name ([A-Za-z0-9._-])", 0 },
+        { "slurm_token_file", "HJO_SLURM_TOKEN_FILE", CFG_STR, F(slurm_token_file), "", 0, 0,
+          check_opt_path, "empty or a file path", 0 },
+        { "cluster_name", "HJO_CLUSTER_NAME", CFG_STR, F(cluster_name), "", 0, 0, check_opt_host,
+          "empty or a cluster name ([A-Za-z0-9._-])", 0 },
+        { "collector_api_timeout_ms", "HJO_COLLECTOR_API_TIMEOUT_MS", CFG_INT,
+          F(collector_api_timeout_ms), "10000", 100, 600000, NULL,
+          "an integer from 100 to 600000", 0 },
+        { "collector_slow_every", "HJO_COLLECTOR_SLOW_EVERY", CFG_INT, F(collector_slow_every),
+          "6", 1, 1000, NULL, "an integer from 1 to 1000", 0 },
 };
 /* clang-format on */
 

@@ -45,6 +45,14 @@ struct cfg {
         char *auth;                    /* HJO_AUTH: required|disabled (default required) */
         bool metrics_public;           /* HJO_METRICS_PUBLIC: /metrics without a token (false) */
         bool trust_client_cert;        /* HJO_TRUST_CLIENT_CERT: verified client cert = ingest */
+        /* hjo-collectord: Slurm instance mode (issue 4), API sink, slow files (issue 3) */
+        bool collector_slurm;          /* HJO_COLLECTOR_SLURM: run the Slurm cycle (false) */
+        int64_t collector_slurm_every; /* HJO_COLLECTOR_SLURM_EVERY: every N cycles, 1..10000 (1) */
+        char *slurm_user;              /* HJO_SLURM_USER: X-SLURM-USER-NAME (default "slurm") */
+        char *slurm_token_file;        /* HJO_SLURM_TOKEN_FILE: file with the Slurm JWT */
+        char *cluster_name;            /* HJO_CLUSTER_NAME: "" = taken from Slurm's jobs */
+        int64_t collector_api_timeout_ms; /* HJO_COLLECTOR_API_TIMEOUT_MS: 100..600000 (10000) */
+        int64_t collector_slow_every;  /* HJO_COLLECTOR_SLOW_EVERY: slow files every K cycles (6) */
 };
 
 /*

@@ -4,6 +4,10 @@
 # 13 files each, page cache warm).  One `--once --sink stdout` run does two full passes (a
 # priming pass, then the sample pass one second later), so CPU per job-sample = (user + sys)
 # / (2 N).  Process start-up is included (it makes the small N look worse).
+# Then the steady state: the daemon (--sink stdout, --interval 100ms) for about 3 s, CPU time
+# / job-samples written, with every file read every cycle (HJO_COLLECTOR_SLOW_EVERY=1) and with
+# the slow-changing files every 6th cycle (the default).  Start-up, the first (baseline) pass
+# and printing the samples are included, so these are upper bounds of the cgroup part.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
@@ -28,4 +32,25 @@ for n in 100 1000 5000; do
         read -r u s rss wall <"$tmp/time"
         awk -v n="$n" -v u="$u" -v s="$s" -v rss="$rss" -v w="$wall" \
                 'BEGIN { printf "%6d %14.1f %12d %10.2f\n", n, (u + s) * 1e6 / (2 * n), rss, w }'
+done
+
+printf '\nsteady state (daemon, 100 ms interval, ~3 s)\n'
+printf '%6s %10s %14s %10s %12s\n' N slow_every cpu_us/sample samples rss_kib
+tck=$(getconf CLK_TCK)
+for n in 100 1000 5000; do
+        for k in 1 6; do
+                HJO_COLLECTOR_GPU=none HJO_COLLECTOR_SLOW_EVERY=$k \
+                        "$build/collectord/hjo-collectord" --sink stdout --interval 100ms \
+                        --cgroup-root "$tmp/n$n" --node bench >"$tmp/out" 2>/dev/null &
+                pid=$!
+                sleep 3.2
+                # utime + stime (fields 14, 15 of /proc/PID/stat) and the peak RSS, then stop
+                ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+                rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status")
+                kill -TERM "$pid"
+                wait "$pid" || true
+                samples=$(grep -c '^sample ' "$tmp/out" || true)
+                awk -v n="$n" -v k="$k" -v t="$ticks" -v hz="$tck" -v c="$samples" -v rss="$rss" \
+                        'BEGIN { printf "%6d %10d %14.1f %10d %12d\n", n, k, c ? t / hz * 1e6 / c : 0, c, rss }'
+        done
 done

@@ -1,0 +1,128 @@
+#!/bin/sh
+# tests/collectord/t_collectord_api.sh: hjo-collectord --sink api against the real stack with
+# authentication on (tests/integration/lib.sh, HJO_AUTH=required): the ingest token comes from
+# a 0600 file (a group-readable one is refused; the token never appears in the log), samples
+# arrive through POST /v1/samples with exact aggregates, a 403 is a rejection (dropped, logged),
+# and with the API unreachable the batches go to the memory queue, then the spool file, and are
+# delivered in order when it is back (spool truncated).  Prints TAP.
+: "${top_srcdir:?top_srcdir must be set (automake exports it)}"
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
+command -v psql >/dev/null 2>&1 || itest_skip "psql not found"
+HJO_AUTH=required
+export HJO_AUTH
+itest_setup
+
+cd_bin=$top_builddir/collectord/hjo-collectord
+admin=$top_builddir/admin/hjo-admin
+fx=$HJO_TMP/fx
+sh "$top_srcdir/tests/collectord/make_fixtures.sh" "$fx" || itest_bail "fixtures"
+n=0
+nfail=0
+is() { # is GOT WANT DESCRIPTION
+        n=$((n + 1))
+        if [ "$1" = "$2" ]; then
+                echo "ok $n - $3"
+        else
+                nfail=$((nfail + 1))
+                echo "not ok $n - $3"
+                echo "# got:  '$1'"
+                echo "# want: '$2'"
+        fi
+}
+sq() {
+        psql -X -q -At -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo -c "$1"
+}
+start() { # start ID CGROUP_PATH CPUS
+        curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+                -H "Authorization: Bearer $HJO_TOKEN" \
+                --data "{\"job_id\":\"$1\",\"user\":\"alice\",\"node_list\":[\"n1\"],\"timestamp\":\"$(date -u -d '-100 sec' +%Y-%m-%dT%H:%M:%SZ)\",\"cpu_allocation\":$3,\"cgroup_path\":\"$2\"}" \
+                "$HJO_URL/v1/events/job-started"
+}
+scope=/sys/fs/cgroup/system.slice/slurmstepd.scope
+is "$(start slurm-101 "$scope/job_101" 4)" 200 "job slurm-101 started"
+is "$(start slurm-500 "$scope/s5K1KKYAYG5D00" 2)" 200 "SLUID job slurm-500 started"
+
+tok=$HJO_TMP/ingest.token
+umask 077
+"$admin" token create --name collectord-n1 --role ingest >"$tok" 2>>"$HJO_TMP/log/hjo-admin.log" ||
+        itest_bail "token create failed"
+secret=$(sed 's/^hjo_[0-9a-f]*_//' "$tok")
+[ ${#secret} -ge 40 ] || itest_bail "unexpected token format"
+reader=$HJO_TMP/reader.token
+"$admin" token create --name collectord-reader --role reader >"$reader" 2>>"$HJO_TMP/log/hjo-admin.log" ||
+        itest_bail "token create failed"
+unset DATABASE_URL
+export HJO_COLLECTOR_GPU=none HJO_COLLECTOR_API_URL="$HJO_URL" HJO_COLLECTOR_TOKEN_FILE="$tok"
+run() { # run LOG [ARGS...]: one --once pass with the api sink
+        _log=$1
+        shift
+        "$cd_bin" --once --sink api --cgroup-root "$fx/v2" --node n1 "$@" >/dev/null 2>"$_log"
+}
+
+chmod 0640 "$tok"
+run "$HJO_TMP/a0.log"
+is "$?" 1 "a group-readable token file is refused (exit 1)"
+is "$(grep -c 'accessible by group or other' "$HJO_TMP/a0.log")" 1 "... with a clear log line"
+chmod 0600 "$tok"
+
+run "$HJO_TMP/a1.log"
+is "$?" 0 "--once --sink api exits 0"
+is "$(sq "SELECT count(*) FROM metric_samples WHERE job_id IN ('slurm-101','slurm-500')")" 2 "samples stored through POST /v1/samples"
+is "$(sq "SELECT cpu_seconds, memory_usage_bytes, memory_peak_bytes, swap_bytes, oom_kills, pids, io_read_bytes, io_write_bytes, cpu_pressure_some FROM metric_samples WHERE job_id='slurm-101'")" \
+        "5|104857600|209715200|4096|1|7|1024|2048|1.5" "every cgroup value arrives through the API"
+is "$(sq "SELECT cpu_usage BETWEEN 1.1 AND 1.3 FROM metric_samples WHERE job_id='slurm-101'")" t \
+        "CPU percent from the job's start and its 4 allocated CPUs (the API's job list)"
+is "$(grep -c 'job_id=slurm-102' "$HJO_TMP/a1.log")" 1 "unknown job reported in the log"
+is "$(sq "SELECT jobs_seen, samples_written, samples_dropped FROM collector_health WHERE node='n1'")" "4|2|0" "health row written"
+is "$(sq "SELECT count(*) FROM audit_log WHERE principal LIKE 'token:collectord-n1%'") " "0 " "samples are not job mutations (no audit rows)"
+is "$(cat "$HJO_TMP"/a*.log | grep -c -- "$secret")" 0 "the token never appears in the log"
+
+# a credential without the ingest role: 403 is a rejection, dropped and logged, never retried
+HJO_COLLECTOR_TOKEN_FILE=$reader run "$HJO_TMP/a2.log"
+is "$?" 0 "a rejected batch is not kept (--once exits 0)"
+is "$(grep -c 'batch rejected by the API, dropped.*status=403' "$HJO_TMP/a2.log")" 2 "403 logged as a rejection (the job-list request and the batch)"
+
+# the API is unreachable: memory queue (1 batch), then the spool file; then delivered in order
+before=$(sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'")
+spool=$HJO_TMP/spool/collectord.spool
+mkdir -p "$HJO_TMP/spool"
+closed=$(hjo_free_port)
+HJO_COLLECTOR_API_URL="http://127.0.0.1:$closed" HJO_COLLECTOR_SPOOL_FILE="$spool" \
+        HJO_COLLECTOR_BUFFER_BATCHES=1 HJO_COLLECTOR_INTERVAL_MS=1000 \
+        "$cd_bin" --sink api --cgroup-root "$fx/v2" --node n1 >/dev/null 2>"$HJO_TMP/a3.log" &
+pid=$!
+sleep 3.5
+kill -TERM "$pid"
+wait "$pid"
+is "$?" 0 "daemon with the API down exits 0 on SIGTERM"
+is "$(grep -c 'sink unavailable, buffering' "$HJO_TMP/a3.log")" 1 "buffering reported once (rate-limited)"
+spooled=$(sed -n 's/.*undelivered batches kept in the spool.*spooled=\([0-9]*\).*/\1/p' "$HJO_TMP/a3.log")
+is "$([ "${spooled:-0}" -ge 4 ] && echo yes)" yes "memory queue and spool hold every interval (${spooled:-0} batches)"
+is "$([ "$(stat -c %s "$spool")" -gt 32 ] && echo yes)" yes "spool file written"
+is "$(stat -c %a "$spool")" 600 "spool file is 0600"
+
+HJO_COLLECTOR_SPOOL_FILE="$spool" run "$HJO_TMP/a4.log"
+is "$?" 0 "API back: --once delivers the spool and the new batch"
+after=$(sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'")
+is "$((after - before))" "$spooled" "every buffered interval with a sample arrived (one per cycle after the first, plus the new one)"
+is "$(sq "SELECT bool_and(ok) FROM (SELECT ts >= lag(ts, 1, '-infinity') OVER (ORDER BY xmin::text::bigint) AS ok FROM metric_samples WHERE job_id='slurm-101') x")" t \
+        "delivered in order (insertion order = sample time order)"
+is "$(stat -c %s "$spool")" 32 "spool truncated to its header once delivered"
+is "$(sq "SELECT count(*) FROM jobs j WHERE j.id IN ('slurm-101','slurm-500') AND j.sample_count = (SELECT count(*) FROM metric_samples m WHERE m.job_id = j.id) AND abs(j.cpu_usage_sum - (SELECT sum(cpu_usage) FROM metric_samples m WHERE m.job_id = j.id)) < 1e-9 AND j.max_cpu_usage = (SELECT max(cpu_usage) FROM metric_samples m WHERE m.job_id = j.id) AND j.max_memory_usage_mb = (SELECT max(memory_usage_bytes) / 1048576.0 FROM metric_samples m WHERE m.job_id = j.id) AND j.last_sample_at = (SELECT max(ts) FROM metric_samples m WHERE m.job_id = j.id)")" 2 \
+        "job aggregates exact after the replay"
+HJO_COLLECTOR_SPOOL_FILE="$spool" run "$HJO_TMP/a5.log"
+is "$(sq "SELECT samples_buffered, samples_dropped FROM collector_health WHERE node='n1'")" "0|0" "health: nothing buffered, nothing dropped"
+
+# the spool is bounded: a cap of 1000 bytes holds one batch (~800 bytes); older ones are dropped
+small=$HJO_TMP/spool/small.spool
+for i in 1 2 3; do
+        HJO_COLLECTOR_API_URL="http://127.0.0.1:$closed" HJO_COLLECTOR_SPOOL_FILE="$small" \
+                HJO_COLLECTOR_SPOOL_MAX_BYTES=1000 HJO_COLLECTOR_BUFFER_BATCHES=0 \
+                run "$HJO_TMP/b$i.log"
+done
+is "$(cat "$HJO_TMP"/b*.log | grep -c 'buffer full, oldest batches dropped')" 2 "over the spool cap: the oldest dropped, logged"
+is "$([ "$(stat -c %s "$small")" -le 1000 ] && echo yes)" yes "spool stays under its cap"
+
+echo "1..$n"
+[ "$nfail" -eq 0 ]
