@@ -95,7 +95,11 @@ enum sink_api_verdict sink_api_classify(long status)
 {
         if (status >= 200 && status <= 299)
                 return SINK_API_DELIVERED;
-        if (status >= 400 && status <= 499 && status != 408 && status != 429)
+        /* 401/403 say nothing about the samples: a wrong or revoked token is fixed by the
+           operator, so the batch waits in the buffer/spool instead of being dropped.  408 and
+           429 are "later".  Any other 4xx means this batch itself is refused. */
+        if (status >= 400 && status <= 499 && status != 401 && status != 403 && status != 408 &&
+            status != 429)
                 return SINK_API_REJECTED;
         return SINK_API_RETRY;
 }

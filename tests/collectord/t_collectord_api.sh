@@ -78,10 +78,20 @@ is "$(sq "SELECT jobs_seen, samples_written, samples_dropped FROM collector_heal
 is "$(sq "SELECT count(*) FROM audit_log WHERE principal LIKE 'token:collectord-n1%'") " "0 " "samples are not job mutations (no audit rows)"
 is "$(cat "$HJO_TMP"/a*.log | grep -c -- "$secret")" 0 "the token never appears in the log"
 
-# a credential without the ingest role: 403 is a rejection, dropped and logged, never retried
-HJO_COLLECTOR_TOKEN_FILE=$reader run "$HJO_TMP/a2.log"
-is "$?" 0 "a rejected batch is not kept (--once exits 0)"
-is "$(grep -c 'batch rejected by the API, dropped.*status=403' "$HJO_TMP/a2.log")" 2 "403 logged as a rejection (the job-list request and the batch)"
+# a credential without the ingest role (403) says nothing about the samples: the batch is kept
+# (spooled here) and delivered once the credential is fixed, never dropped
+mkdir -p "$HJO_TMP/spool"
+spool403=$HJO_TMP/spool/wrong-credential.spool
+n101=$(sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'")
+HJO_COLLECTOR_TOKEN_FILE=$reader HJO_COLLECTOR_SPOOL_FILE=$spool403 run "$HJO_TMP/a2.log"
+is "$(grep -c 'the API cannot take the batch now, retrying.*status=403' "$HJO_TMP/a2.log")" 1 \
+        "403 is logged as 'retrying', not as a rejection"
+is "$(grep -c 'batch rejected by the API, dropped' "$HJO_TMP/a2.log")" 0 "... and nothing is dropped"
+is "$(sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'")" "$n101" \
+        "nothing stored with the wrong credential"
+HJO_COLLECTOR_SPOOL_FILE=$spool403 run "$HJO_TMP/a2b.log"
+is "$(sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'")" "$((n101 + 2))" \
+        "with the right token the kept batch and the new one both arrive"
 
 # the API is unreachable: memory queue (1 batch), then the spool file; then delivered in order
 before=$(sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'")
