@@ -173,8 +173,9 @@ int main(int argc, char **argv)
                 return 2;
         }
         const char *sock = argv[1];
-        int n = atoi(argv[2]);
-        if (n < 1 || n > MAX_CHILDREN) {
+        char *end = NULL;
+        long n = strtol(argv[2], &end, 10); /* lint-ok: bench argv, range-checked */
+        if (!end || *end || n < 1 || n > MAX_CHILDREN) {
                 fprintf(stderr, "ceiling_fcgi: NPROCS must be 1..%d\n", MAX_CHILDREN);
                 return 2;
         }
