@@ -35,6 +35,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <poll.h>
@@ -985,6 +987,13 @@ int main(int argc, char **argv)
         if (log_level_parse(d.cfg->log_level, &lvl) < 0)
                 lvl = LOG_LVL_INFO;
         log_setup("hjo-collectord", lvl);
+        /* No core dumps: memory holds the DSN, the API token and the Slurm JWT. */
+        {
+                const struct rlimit no_core = { 0, 0 };
+
+                if (setrlimit(RLIMIT_CORE, &no_core) < 0 || prctl(PR_SET_DUMPABLE, 0) < 0)
+                        log_kv(LOG_LVL_WARNING, "cannot disable core dumps, ignoring", NULL);
+        }
         sa.sa_handler = SIG_IGN;
         (void)sigaction(SIGPIPE, &sa, NULL);
         if (!interval_ms)
