@@ -265,20 +265,18 @@ out:
         return r;
 }
 
-static int scan_v1(int rootfd, const char *prefix, struct cgd_list *l)
+/* Jobs of one v1 controller: <ctrl>/slurm[_<node>]/uid_<uid>/job_<N>. */
+static int scan_v1_ctrl(int rootfd, const char *ctrl, const char *prefix, struct cgd_list *l)
 {
-        static const char *const ctrls[] = { "cpuacct", "memory" };
         DIR *top = NULL, *uid = NULL;
         struct dirent *de, *ue;
-        int r = 0;
+        int r;
 
-        for (size_t c = 0; c < ARRAY_SIZE(ctrls) && !top; c++) {
-                r = opendir_at(rootfd, ctrls[c], &top);
-                if (r < 0 && r != -ENOENT)
-                        return r;
-        }
-        if (!top)
+        r = opendir_at(rootfd, ctrl, &top);
+        if (r == -ENOENT)
                 return 0;
+        if (r < 0)
+                return r;
         while ((de = readdir(top))) {
                 const char *node;
 
@@ -319,6 +317,40 @@ out:
                 closedir(uid);
         closedir(top);
         return r;
+}
+
+/*
+ * v1 keeps one tree per controller, and Slurm does not create the job in all of them: with
+ * JobAcctGatherType=jobacct_gather/linux (a common setting) task/cgroup makes the job's
+ * memory, cpuset and freezer cgroups but no cpuacct one.  So jobs are the union of the cpuacct
+ * and memory trees (the same relative path in both); a job missing from cpuacct has its CPU
+ * files "not available", never a zero.  Found on a real Slurm 22.05 (t_slurm_cgroup_v1.sh).
+ */
+static int scan_v1(int rootfd, const char *prefix, struct cgd_list *l)
+{
+        size_t n_cpu;
+        int r;
+
+        r = scan_v1_ctrl(rootfd, "cpuacct", prefix, l);
+        if (r < 0)
+                return r;
+        n_cpu = l->n;
+        r = scan_v1_ctrl(rootfd, "memory", prefix, l);
+        if (r < 0)
+                return r;
+        /* drop memory-tree entries already found in the cpuacct tree */
+        for (size_t i = n_cpu; i < l->n;) {
+                bool dup = false;
+
+                for (size_t k = 0; k < n_cpu && !dup; k++)
+                        dup = strcmp(l->v[k].rel, l->v[i].rel) == 0 &&
+                              strcmp(l->v[k].name, l->v[i].name) == 0;
+                if (dup)
+                        l->v[i] = l->v[--l->n];
+                else
+                        i++;
+        }
+        return 0;
 }
 
 int cgd_scan(const struct cgd_root *root, const char *id_prefix, struct cgd_list *list)
