@@ -457,6 +457,11 @@ hjo_exit() {
                         exit_signal=''
                         ;;
                 esac
+        elif [ "$hjo_ctx" = epilog_slurmctld ]; then
+                # scancel, time limits and preemption can also end with an exit that looks
+                # like a plain failure (a shell that exits 143 after its child died of SIGTERM,
+                # seen in the lab under load): the controller's JobState says what happened.
+                hjo_slurmctld_state
         fi
 
         if [ -n "$exit_signal" ] && [ "$exit_signal" -gt 64 ]; then
@@ -514,6 +519,22 @@ hjo_ask_slurmctld() {
                 exit_signal=''
                 final_state=cancelled
         fi
+        return 0
+}
+
+# hjo_slurmctld_state: the job's final JobState from slurmctld (EpilogSlurmctld only, one try,
+# bounded by the scontrol timeout); sets slurm_state and leaves the exit details alone.
+hjo_slurmctld_state() {
+        case ${HJO_ASK_SLURMCTLD:-yes} in no | false | 0 | off) return 0 ;; esac
+        _hs_sc=$(hjo_cmd "${HJO_SCONTROL:-}" scontrol)
+        [ -n "$_hs_sc" ] || return 0
+        _hs_line=$(hjo_timeout "$hjo_sct" "$_hs_sc" show job -o "$SLURM_JOB_ID" </dev/null 2>/dev/null) || _hs_line=''
+        _hs_state=$(printf '%s\n' "$_hs_line" | sed -n 's/.* JobState=\([A-Z_]*\).*/\1/p' | head -n 1)
+        case $_hs_state in
+        COMPLETED | FAILED | CANCELLED | TIMEOUT | OUT_OF_MEMORY | NODE_FAIL | PREEMPTED | BOOT_FAIL | DEADLINE)
+                slurm_state=$_hs_state
+                ;;
+        esac
         return 0
 }
 

@@ -191,7 +191,17 @@ for _e in 1 2 42 127 255; do
         check "$_id" state='"failed"' exit_code="$_e" signal=0
 done
 check "$jk9" signal=9 exit_code=0
-check "$jsc" state='"cancelled"' signal=15 exit_code=0
+# SIGTERM reaches the batch shell and its child: the shell dies of it (0:15) or, when the child
+# went first, exits 143 (143:0); both happen in the lab (the second under load).  With 0:15 the
+# service says cancelled; with 143:0 only Slurm's JobState can tell it from `exit 143`: the
+# EpilogSlurmctld asks scontrol for it, and when slurmctld does not have it final yet the job
+# stays "failed" with exit 143 (a known limit, see docs/slurm.md).
+check "$jsc"
+_ed="$(jf exit_code):$(jf signal)"
+is "$(case "$_ed" in 0:15 | 143:0) echo sigterm ;; *) echo "$_ed" ;; esac)" \
+        sigterm "slurm-$jsc exit details are SIGTERM's (0:15 or 143:0)"
+is "$(case "$_ed:$(jf state):$(jf slurm_state)" in *:'"cancelled"':*) echo ok ;; 143:0:'"failed"':null) echo ok ;; *) echo "$_ed $(jf state) $(jf slurm_state)" ;; esac)" \
+        ok "slurm-$jsc is cancelled (or, for a 143:0 exit without Slurm's JobState, failed)"
 # cancelled at once, maybe while its prolog still ran (then ExitCode stays 0:0 in slurmctld)
 check "$jsc2" state='"cancelled"'
 check "$jgpu" state='"completed"' account='"acme"' allocated_gpus=1 gpu_devices='["0"]'
@@ -229,7 +239,9 @@ job "$jo1" >/dev/null
 ok "$([ "$(jf start_time)" != null ] && echo 0 || echo 1)" "slurm-$jo1 has its start time (job-started delivered too)"
 
 # ---- time limit --------------------------------------------------------------------------
-WAIT=120 check "$jtl" state='"cancelled"' slurm_state='"TIMEOUT"' signal=15
+WAIT=120 check "$jtl" state='"cancelled"' slurm_state='"TIMEOUT"'
+is "$(case "$(jf exit_code):$(jf signal)" in 0:15 | 143:0) echo sigterm ;; *) jf exit_code; printf ':'; jf signal ;; esac)" \
+        sigterm "slurm-$jtl exit details are SIGTERM's (0:15 or 143:0)"
 
 # ---- one lifecycle event per job (HJO_HOOK_MODE=slurmctld, all four hooks installed) --------
 hlog=$SLURM_LAB_DIR/log/hooks.log
