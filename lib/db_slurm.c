@@ -233,19 +233,30 @@ static int serialize(struct json_object *arr, char **ret)
         return *ret ? 0 : -ENOMEM;
 }
 
-int db_slurm_store_nodes(struct db *db, const char *cluster, int64_t ts_usec,
-                         const struct slurm_node *nodes, size_t n)
+typedef int (*item_json_fn)(const void *item, struct json_object **ret);
+
+static int node_item(const void *item, struct json_object **ret)
 {
-        struct json_object *arr = NULL, *o;
-        char ts[RFC3339_BUFSZ];
-        char *batch = NULL;
-        int r;
+        return node_json(item, ret);
+}
+
+static int job_item(const void *item, struct json_object **ret)
+{
+        return job_json(item, ret);
+}
+
+/* n items of `size` bytes each, as one JSON array text (the one jsonb parameter of a batch
+   statement); caller frees *ret. */
+static int batch_text(const void *items, size_t n, size_t size, item_json_fn fn, char **ret)
+{
+        struct json_object *arr, *o;
+        int r = 0;
 
         arr = json_object_new_array_ext((int)n);
         if (!arr)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = node_json(&nodes[i], &o);
+                r = fn((const char *)items + i * size, &o);
                 if (r < 0)
                         goto out;
                 if (json_object_array_add(arr, o) < 0) {
@@ -254,7 +265,20 @@ int db_slurm_store_nodes(struct db *db, const char *cluster, int64_t ts_usec,
                         goto out;
                 }
         }
-        r = serialize(arr, &batch);
+        r = serialize(arr, ret);
+out:
+        json_object_put(arr);
+        return r;
+}
+
+int db_slurm_store_nodes(struct db *db, const char *cluster, int64_t ts_usec,
+                         const struct slurm_node *nodes, size_t n)
+{
+        char ts[RFC3339_BUFSZ];
+        char *batch = NULL;
+        int r;
+
+        r = batch_text(nodes, n, sizeof(*nodes), node_item, &batch);
         if (r < 0)
                 goto out;
         {
@@ -265,7 +289,6 @@ int db_slurm_store_nodes(struct db *db, const char *cluster, int64_t ts_usec,
         }
 out:
         free(batch);
-        json_object_put(arr);
         return r;
 }
 
@@ -313,26 +336,12 @@ int db_slurm_reconcile(struct db *db, const char *cluster, const struct slurm_jo
                        bool find_missing, const char *corr, struct db_slurm_recon *ret)
 {
         struct db_slurm_recon rc = { 0 };
-        struct json_object *arr = NULL, *o;
         struct db_res *res = NULL;
         char *batch = NULL;
         size_t cap = 0;
         int r;
 
-        arr = json_object_new_array_ext((int)n);
-        if (!arr)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                r = job_json(&jobs[i], &o);
-                if (r < 0)
-                        goto out;
-                if (json_object_array_add(arr, o) < 0) {
-                        json_object_put(o);
-                        r = -ENOMEM;
-                        goto out;
-                }
-        }
-        r = serialize(arr, &batch);
+        r = batch_text(jobs, n, sizeof(*jobs), job_item, &batch);
         if (r < 0)
                 goto out;
         {
@@ -359,7 +368,6 @@ out:
         db_slurm_recon_clear(&rc);
         db_res_free(res);
         free(batch);
-        json_object_put(arr);
         return r;
 }
 

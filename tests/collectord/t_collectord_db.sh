@@ -14,22 +14,6 @@ itest_setup
 cd_bin=$top_builddir/collectord/hjo-collectord
 fx=$HJO_TMP/fx
 sh "$top_srcdir/tests/collectord/make_fixtures.sh" "$fx" || itest_bail "fixtures"
-n=0
-nfail=0
-is() { # is GOT WANT DESCRIPTION
-        n=$((n + 1))
-        if [ "$1" = "$2" ]; then
-                echo "ok $n - $3"
-        else
-                nfail=$((nfail + 1))
-                echo "not ok $n - $3"
-                echo "# got:  '$1'"
-                echo "# want: '$2'"
-        fi
-}
-sq() {
-        psql -X -q -At -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo -c "$1"
-}
 start() { # start ID CGROUP_PATH CPUS
         curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
                 -H 'X-Source: t_collectord' -H 'X-Changed-By: test' \

@@ -13,22 +13,6 @@ itest_setup
 cd_bin=$top_builddir/collectord/hjo-collectord
 fx=$HJO_TMP/fx
 sh "$top_srcdir/tests/collectord/make_fixtures.sh" "$fx" || itest_bail "fixtures"
-n=0
-nfail=0
-is() { # is GOT WANT DESCRIPTION
-        n=$((n + 1))
-        if [ "$1" = "$2" ]; then
-                echo "ok $n - $3"
-        else
-                nfail=$((nfail + 1))
-                echo "not ok $n - $3"
-                echo "# got:  '$1'"
-                echo "# want: '$2'"
-        fi
-}
-sq() {
-        psql -X -q -At -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo -c "$1"
-}
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
         --data "{\"job_id\":\"slurm-101\",\"user\":\"alice\",\"node_list\":[\"n1\"],\"timestamp\":\"$(date -u -d '-100 sec' +%Y-%m-%dT%H:%M:%SZ)\",\"cpu_allocation\":4,\"gpu_devices\":[\"0\"]}" \
         "$HJO_URL/v1/events/job-started"

@@ -36,6 +36,26 @@ HJO_SAY_PREFIX='# '
 # shellcheck source=scripts/common.sh
 . "$top_srcdir/scripts/common.sh"
 
+# TAP helpers shared by the shell tests.  A test counts with n/nfail, asserts with
+# `is GOT WANT DESCRIPTION`, queries the test database with `sq SQL` (one value per line), and
+# ends with `echo "1..$n"; [ "$nfail" -eq 0 ]`.
+n=0
+nfail=0
+is() { # is GOT WANT DESCRIPTION
+        n=$((n + 1))
+        if [ "$1" = "$2" ]; then
+                echo "ok $n - $3"
+        else
+                nfail=$((nfail + 1))
+                echo "not ok $n - $3"
+                echo "# got:  '$1'"
+                echo "# want: '$2'"
+        fi
+}
+sq() {
+        psql -X -q -At -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo -c "$1"
+}
+
 itest_skip() {
         printf '1..0 # SKIP %s\n' "$*"
         exit 0

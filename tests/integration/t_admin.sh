@@ -10,8 +10,6 @@ itest_setup
 
 admin=$top_builddir/admin/hjo-admin
 api=$top_builddir/fcgi/hjo-api
-n=0
-nfail=0
 check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
         _d=$1
         shift
@@ -22,17 +20,6 @@ check() { # check DESCRIPTION COMMAND...: ok when the command succeeds
                 nfail=$((nfail + 1))
                 echo "not ok $n - $_d"
                 sed 's/^/# /' "$HJO_TMP/check.out" | head -n 20
-        fi
-}
-is() { # is GOT WANT DESCRIPTION
-        n=$((n + 1))
-        if [ "$1" = "$2" ]; then
-                echo "ok $n - $3"
-        else
-                nfail=$((nfail + 1))
-                echo "not ok $n - $3"
-                echo "# got:  '$1'"
-                echo "# want: '$2'"
         fi
 }
 sq() { # sq DB SQL: one value

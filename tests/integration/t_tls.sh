@@ -15,19 +15,6 @@ HJO_TRUST_CLIENT_CERT=true
 export HJO_AUTH HJO_TRUST_CLIENT_CERT
 itest_setup
 
-n=0
-nfail=0
-is() { # is GOT WANT DESCRIPTION
-        n=$((n + 1))
-        if [ "$1" = "$2" ]; then
-                echo "ok $n - $3"
-        else
-                nfail=$((nfail + 1))
-                echo "not ok $n - $3"
-                echo "# got:  '$1'"
-                echo "# want: '$2'"
-        fi
-}
 
 T=$HJO_TMP/tls
 mkdir -p "$T/logs" "$T/temp"
