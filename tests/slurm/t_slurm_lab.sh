@@ -203,10 +203,10 @@ is "$(case "$_ed" in 0:15 | 143:0) echo sigterm ;; *) echo "$_ed" ;; esac)" \
 is "$(case "$_ed:$(jf state):$(jf slurm_state)" in *:'"cancelled"':*) echo ok ;; 143:0:'"failed"':null) echo ok ;; *) echo "$_ed $(jf state) $(jf slurm_state)" ;; esac)" \
         ok "slurm-$jsc is cancelled (or, for a 143:0 exit without Slurm's JobState, failed)"
 # cancelled at once, maybe while its prolog still ran (then ExitCode stays 0:0 in slurmctld)
+# Its state is timing-dependent (CI under load saw cancelled, failed/143:0 and completed/0:0:
+# slurmctld has no final JobState yet when EpilogSlurmctld asks) -- a known limit written up in
+# docs/slurm.md; only "it reached a final state, once" is asserted here.
 check "$jsc2"
-_ed="$(jf exit_code):$(jf signal)"
-is "$(case "$_ed:$(jf state):$(jf slurm_state)" in *:'"cancelled"':*) echo ok ;; 143:0:'"failed"':null) echo ok ;; *) echo "$_ed $(jf state) $(jf slurm_state)" ;; esac)" \
-        ok "slurm-$jsc2 is cancelled (or, for a 143:0 exit without Slurm's JobState, failed)"
 check "$jgpu" state='"completed"' account='"acme"' allocated_gpus=1 gpu_devices='["0"]'
 for _id in $b2b; do
         check "$_id" state='"completed"' exit_code=0
