@@ -479,8 +479,10 @@ hjo_exit() {
 
 # hjo_ask_slurmctld: EpilogSlurmctld saw 0:0, which in 22.05 may hide scancel or a time limit.
 # While the epilog runs, `scontrol show job` has the truth (ExitCode=0:15, Reason=TimeLimit), except
-# for a job ended while its prolog still ran (Reason=Prolog): its batch script never reported,
-# so ExitCode may stay 0:0 -- asked again twice, then the exit is unknown and the job cancelled.
+# when it still says Reason=Prolog with ExitCode=0:0: a job cancelled while its prolog ran looks
+# like that, and so does a short job that completed normally while the reason was stale (seen
+# in the lab under load).  Asked again twice; if it stays so, the exit is sent as unknown and
+# reconciliation settles the state from Slurm's final JobState -- never a guess.
 hjo_ask_slurmctld() {
         _ha_ec=''
         _ha_reason=''
@@ -517,7 +519,6 @@ hjo_ask_slurmctld() {
         if [ "$_ha_ec:$_ha_reason" = 0:0:Prolog ] && [ -z "$slurm_state" ]; then
                 exit_code=''
                 exit_signal=''
-                final_state=cancelled
         fi
         return 0
 }
