@@ -236,12 +236,16 @@ run_2node() {
         is "$(jf state)" '"completed"' "$1: state completed"
         is "$(jf nodes)" "[\"$N1\",\"$N2\"]" "$1: nodes are both nodes, in Slurm's order"
         is "$(jf partition)" '"two"' "$1: partition two"
-        is "$(jf exit_code)/$(jf signal)" "$2" "$1: exit_code/signal $2"
+        _es="$(jf exit_code)/$(jf signal)"
+        case " $2 " in *" $_es "*) _es=$2 ;; esac
+        is "$_es" "$2" "$1: exit_code/signal one of: $2"
         is "$(delivered "$_j")" "job-started job-finished " "$1: one job-started and one job-finished delivered (no duplicates)"
 }
 
 # ---- 1. all four hooks, HJO_HOOK_MODE=slurmctld: the controller hooks speak -----------------
-run_2node slurmctld 0/0
+# (0:0 with a stale Reason=Prolog in scontrol -- seen under load -- is sent as exit unknown,
+# never guessed; reconciliation then fills it from Slurm: see t_slurm_lab.sh)
+run_2node slurmctld "0/0 null/null"
 j1=$_j
 is "$(total partition=two)" 1 "exactly one hjo job in partition two"
 is "$(total "node=$N2")" 1 "exactly one hjo job on $N2"
