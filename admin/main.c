@@ -4,6 +4,7 @@
  *   hjo-admin [--config FILE] check-config              validate the configuration
  *   hjo-admin [--config FILE] dump-config               print it, secrets masked
  *   hjo-admin [--config FILE] seed-demo                 insert the demo jobs and samples
+ *   hjo-admin [--config FILE] maintain                  partitions ahead, retention (issue 6)
  * Exit status: 0 success, 1 failure, 2 usage or configuration error.
  */
 #include "config.h"
@@ -18,6 +19,7 @@
 #include "cfg.h"
 #include "db.h"
 #include "db_auth.h"
+#include "db_maint.h"
 #include "db_migrate.h"
 #include "log.h"
 #include "rfc3339.h"
@@ -34,6 +36,9 @@ static void usage(FILE *f)
                    "  dump-config              print the effective configuration (secrets "
                    "masked)\n"
                    "  seed-demo                insert demo jobs and samples (idempotent)\n"
+                   "  maintain                 create sample partitions ahead, move strays out\n"
+                   "                           of the default partitions, drop partitions past\n"
+                   "                           their retention (run it daily: docs/storage.md)\n"
                    "  token create --name NAME --role ingest|reader|user|admin [--user USER]\n"
                    "               [--expires RFC3339] [--output FILE]\n"
                    "                           create an API token; it is printed (or written\n"
@@ -93,6 +98,47 @@ static int cmd_seed(const struct cfg *cfg)
         return r < 0 ? 1 : 0;
 }
 
+static void maint_log(void *ctx, const char *table, const char *action, const char *part,
+                      const char *n)
+{
+        (void)ctx;
+        log_kv(strcmp(action, "default") == 0 ? LOG_LVL_INFO : LOG_LVL_NOTICE, "maintenance",
+               "table", table, "action", action, "partition", part, "rows", n, NULL);
+}
+
+/* One table per transaction: a table that fails (a lock not had in time) is logged and the
+   others are still maintained; the exit status says whether all succeeded. */
+static int cmd_maintain(const struct cfg *cfg)
+{
+        const struct db_maint_table *t;
+        struct db *db = NULL;
+        struct db_err err;
+        size_t n_tables;
+        int64_t keep;
+        int r, failed = 0;
+
+        /* no statement timeout: moving strays out of a default partition may take long */
+        r = db_open(cfg->database_url, "hjo-admin", /* statement_timeout_ms= */ 0, &db);
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "cannot connect to the database", NULL);
+                return 1;
+        }
+        t = db_maint_tables(&n_tables);
+        for (size_t i = 0; i < n_tables; i++) {
+                keep = t[i].retention == DB_MAINT_RAW ? cfg->metrics_retention_days
+                       : t[i].retention == DB_MAINT_1M ? cfg->rollup_1m_retention_days
+                                                       : cfg->rollup_1h_retention_days;
+                r = db_maintain_table(db, t[i].name, cfg->partition_ahead_days, keep, maint_log,
+                                      NULL, &err);
+                if (r < 0) {
+                        (void)log_errno(LOG_LVL_ERR, r, "maintenance of a table failed, skipping",
+                                        "table", t[i].name, "sqlstate", err.sqlstate, NULL);
+                        failed++;
+                }
+        }
+        db_close(db);
+        return failed ? 1 : 0;
+}
 
 static bool valid_token_name(const char *s)
 {
@@ -307,6 +353,8 @@ int main(int argc, char **argv)
                 ret = 0;
         } else if (strcmp(cmd, "seed-demo") == 0) {
                 ret = cmd_seed(cfg);
+        } else if (strcmp(cmd, "maintain") == 0) {
+                ret = cmd_maintain(cfg);
         } else if (strcmp(cmd, "token") == 0) {
                 ret = cmd_token(cfg, argc - optind, argv + optind);
         } else {

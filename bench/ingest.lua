@@ -35,6 +35,11 @@ starts, finishes, pairs_done, non2xx, noid = 0, 0, 0, 0, 0
 first_error = ""
 
 local hdrs = { ["Content-Type"] = "application/json" }
+-- BENCH_TOKEN: hjo's bearer token (an ingest token made by bench/run.sh); the ceiling gets the
+-- same header, so both paths receive the same bytes.
+if os.getenv("BENCH_TOKEN") then
+        hdrs["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+end
 
 function init(args)
         prefix = args[1] or "/v1/events"

@@ -252,78 +252,6 @@ static const char *sluid_job(const struct collector *c, const char *name)
         return NULL;
 }
 
-/* Reads one u64 file into st (absent: left unset). */
-static int fast_one(int dfd, const char *name, struct cg_stats *st, enum cg_field f)
-{
-        char buf[128];
-        size_t len;
-        uint64_t v;
-        int r = cg_read_file(dfd, name, buf, sizeof(buf), &len);
-
-        if (r == -ENODATA)
-                return 0;
-        if (r < 0)
-                return r;
-        if (cg_parse_u64(buf, len, false, &v) < 0)
-                return -EBADMSG;
-        st->v[f] = v;
-        st->has |= 1u << f;
-        return 0;
-}
-
-static int fast_keyed(int dfd, const char *name, const char *const *keys,
-                      const enum cg_field *fields, size_t n, struct cg_stats *st)
-{
-        char buf[1024];
-        uint64_t vals[4];
-        uint32_t found = 0;
-        size_t len;
-        int r = cg_read_file(dfd, name, buf, sizeof(buf), &len);
-
-        if (r == -ENODATA)
-                return 0;
-        if (r < 0)
-                return r;
-        if (cg_parse_keyed(buf, len, keys, n, vals, &found) < 0)
-                return -EBADMSG;
-        for (size_t i = 0; i < n; i++) {
-                if (found & (1u << i)) {
-                        st->v[fields[i]] = vals[i];
-                        st->has |= 1u << fields[i];
-                }
-        }
-        return 0;
-}
-
-/* The cheap cycle of a v2 job: the files that change every interval (see the top comment). */
-static int read_fast_v2(int dfd, struct cg_stats *ret)
-{
-        static const char *const cpu_keys[] = { "usage_usec", "user_usec", "system_usec" };
-        static const enum cg_field cpu_f[] = { CG_CPU_USAGE, CG_CPU_USER, CG_CPU_SYSTEM };
-        static const char *const ev_keys[] = { "oom", "oom_kill" };
-        static const enum cg_field ev_f[] = { CG_OOM, CG_OOM_KILL };
-        struct cg_stats s = { 0 };
-        int r;
-
-        r = fast_keyed(dfd, "cpu.stat", cpu_keys, cpu_f, ARRAY_SIZE(cpu_keys), &s);
-        if (r == 0)
-                r = fast_one(dfd, "memory.current", &s, CG_MEM_CURRENT);
-        if (r == 0)
-                r = fast_one(dfd, "memory.peak", &s, CG_MEM_PEAK);
-        if (r == 0)
-                r = fast_one(dfd, "memory.swap.current", &s, CG_SWAP);
-        if (r == 0)
-                r = fast_keyed(dfd, "memory.events", ev_keys, ev_f, ARRAY_SIZE(ev_keys), &s);
-        if (r == 0)
-                r = fast_one(dfd, "pids.current", &s, CG_PIDS);
-        if (r < 0)
-                return r;
-        if (!cg_has(&s, CG_CPU_USAGE) && faccessat(dfd, "cgroup.procs", F_OK, 0) < 0)
-                return -ENOENT; /* the job's directory is gone */
-        *ret = s;
-        return 0;
-}
-
 static int read_job(const struct collector *c, const struct cgd_job *j, bool full,
                     struct cg_stats *st)
 {
@@ -337,7 +265,7 @@ static int read_job(const struct collector *c, const struct cgd_job *j, bool ful
                 fds[0] = cgd_open_dir(&c->root, NULL, j->rel);
                 if (fds[0] < 0)
                         return fds[0];
-                r = full ? cg_read_v2(fds[0], flags, st) : read_fast_v2(fds[0], st);
+                r = full ? cg_read_v2(fds[0], flags, st) : cg_read_v2_fast(fds[0], st);
         } else {
                 static const char *const ctrl[] = { "cpuacct", "memory", "pids", "cpuset" };
 
@@ -500,8 +428,8 @@ static int sample_job(struct collector *c, const struct cgd_job *j, int64_t mono
         struct batch_job *bj;
         struct cg_stats st;
         struct jstate *e;
-        double pct;
-        bool has_pct, full;
+        double pct = 0;
+        bool has_cpu, has_pct, full;
         const uint32_t limits = (1u << CG_MEM_MAX) | (1u << CG_NCPUS);
         int r;
 
@@ -522,8 +450,9 @@ static int sample_job(struct collector *c, const struct cgd_job *j, int64_t mono
         if (r < 0)
                 return 0; /* malformed or unreadable: skipped this cycle, counted below */
         s->jobs_seen++;
-        if (!cg_has(&st, CG_CPU_USAGE)) {
-                s->incomplete++;
+        has_cpu = cg_has(&st, CG_CPU_USAGE);
+        if (!has_cpu && !cg_has(&st, CG_MEM_CURRENT)) {
+                s->incomplete++; /* neither CPU nor memory: nothing to store */
                 return 0;
         }
         e = state_get(c, id, true);
@@ -539,27 +468,34 @@ static int sample_job(struct collector *c, const struct cgd_job *j, int64_t mono
                 st.v[CG_MEM_MAX] = e->mem_max;
                 st.v[CG_NCPUS] = e->ncpus;
         }
-        has_pct = cpu_percent(c, e, &st, mono, wall, &pct);
-        if (c->priming && has_pct)
-                return 0; /* it has a baseline: leave it for the real cycle */
-        e->has_prev = true;
-        e->prev_usage_usec = st.v[CG_CPU_USAGE];
-        e->prev_mono_usec = mono;
-        if (!has_pct || c->priming) {
-                s->first_sightings += !has_pct;
-                return 0;
+        if (has_cpu) {
+                has_pct = cpu_percent(c, e, &st, mono, wall, &pct);
+                if (c->priming && has_pct)
+                        return 0; /* it has a baseline: leave it for the real cycle */
+                e->has_prev = true;
+                e->prev_usage_usec = st.v[CG_CPU_USAGE];
+                e->prev_mono_usec = mono;
+                if (!has_pct || c->priming) {
+                        s->first_sightings += !has_pct;
+                        return 0;
+                }
+        } else if (c->priming) {
+                return 0; /* no CPU baseline to wait for: the real cycle stores it */
         }
         if (!cg_has(&st, CG_MEM_CURRENT) && !c->o.allow_no_memory) {
                 s->incomplete++; /* metric_samples needs memory; "not available" is no zero */
                 return 0;
         }
+        /* Without CPU figures (cgroup v1 without a cpuacct job cgroup: Slurm's default
+           jobacct_gather/linux) the sample is memory-only, cpu_usage NULL (sql/0041). */
         bj = batch_add_job(b);
         if (!bj)
                 return -ENOMEM;
         memcpy(bj->job_id, id, strlen(id) + 1);
         if (j->node[0])
                 memcpy(bj->node, j->node, sizeof(bj->node));
-        bj->cpu_pct = pct;
+        bj->has_cpu = has_cpu;
+        bj->cpu_pct = has_cpu ? pct : 0;
         bj->mem_bytes = cg_has(&st, CG_MEM_CURRENT) ? st.v[CG_MEM_CURRENT] : 0;
         bj->cg = st;
         s->samples++;

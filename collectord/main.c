@@ -10,7 +10,8 @@
  * cycle skips the missed ticks (counted, complained about with a growing interval) and never
  * bursts.  SIGTERM/SIGINT: deliver what is buffered (one try), move what is left to the spool
  * file when there is one, exit 0.  SIGHUP: reload the configuration; only a valid one replaces
- * the running one (node, sink and cgroup root need a restart).  SIGCHLD: the GPU tools are
+ * the running one (reload(): interval, log level, api sink, database; the rest needs a
+ * restart and is named in the log).  SIGCHLD: the GPU tools are
  * reaped by lib/proc.c itself; the signal is drained.
  *
  * Sinks.  "db": one unnamed statement per interval (hjo_ingest_batch through PQexecParams:
@@ -65,7 +66,9 @@
 enum sink_kind { SINK_DB, SINK_API, SINK_STDOUT };
 
 struct daemon {
-        struct cfg *cfg;
+        struct cfg *cfg;       /* the running configuration (replaced by a SIGHUP reload) */
+        struct cfg *cfg_start; /* the one at start: the node, sink name and collector options
+                                  point into it, so it lives until exit */
         const char *node;
         enum sink_kind sink;
         const char *sink_name;
@@ -588,9 +591,12 @@ static void print_batch(const struct batch *b)
         for (size_t i = 0; i < b->n_jobs; i++) {
                 const struct batch_job *j = &b->jobs[i];
 
-                printf("sample ts=%s node=%s job_id=%s cpu_pct=%.3f cpu_seconds=%.6f", ts,
-                       j->node[0] ? j->node : b->node, j->job_id, j->cpu_pct,
-                       (double)j->cg.v[CG_CPU_USAGE] / 1e6);
+                printf("sample ts=%s node=%s job_id=%s", ts, j->node[0] ? j->node : b->node,
+                       j->job_id);
+                if (j->has_cpu)
+                        printf(" cpu_pct=%.3f", j->cpu_pct);
+                if (cg_has(&j->cg, CG_CPU_USAGE))
+                        printf(" cpu_seconds=%.6f", (double)j->cg.v[CG_CPU_USAGE] / 1e6);
                 if (cg_has(&j->cg, CG_MEM_CURRENT))
                         printf(" mem_bytes=%llu", (unsigned long long)j->mem_bytes);
                 if (cg_has(&j->cg, CG_MEM_PEAK))
@@ -805,6 +811,135 @@ static int arm(int tfd, int64_t start_usec, int64_t interval_ms)
         return timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
 }
 
+static bool str_changed(const char *a, const char *b)
+{
+        return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
+/* The settings only a restart applies: named in the log when a reload changes them. */
+static void restart_only(const struct cfg *o, const struct cfg *n, struct strbuf *sb)
+{
+#define STR_KEY(f) { #f, str_changed(o->f, n->f) }
+#define NUM_KEY(f) { #f, o->f != n->f }
+        const struct {
+                const char *name;
+                bool changed;
+        } k[] = {
+                STR_KEY(collector_node),          STR_KEY(collector_sink),
+                STR_KEY(collector_cgroup_root),   STR_KEY(collector_job_id_prefix),
+                STR_KEY(collector_gpu),           STR_KEY(collector_spool_file),
+                NUM_KEY(collector_spool_max_bytes), NUM_KEY(collector_buffer_batches),
+                NUM_KEY(collector_slow_every),    NUM_KEY(collector_tool_timeout_ms),
+        };
+#undef STR_KEY
+#undef NUM_KEY
+
+        for (size_t i = 0; i < ARRAY_SIZE(k); i++) {
+                if (!k[i].changed)
+                        continue;
+                if (sb->len)
+                        strbuf_addc(sb, ',');
+                strbuf_adds(sb, k[i].name);
+        }
+}
+
+/*
+ * SIGHUP.  A configuration that loads and validates replaces the running one, and these take
+ * effect at once: the interval (the timer is re-armed), the log level, the api sink's URL,
+ * token file, CA file and timeout (a new client; a token file others can read is refused as at
+ * start, and then nothing of the new configuration is applied), the database URL and statement
+ * timeout of the db sink (the connection is closed; the next delivery opens the new one), and
+ * the Slurm instance's settings (read each Slurm cycle).  The node, the sink, the cgroup root,
+ * the job id prefix, the GPU mode and tool timeout, slow_every, and the spool file and buffer
+ * sizes need a restart: changing them is logged (restart_needed=…) and ignored.
+ * 0 or -errno (the old configuration is kept, the error logged).
+ */
+static int reload(struct daemon *d, const char *config, int64_t *interval_ms, int tfd)
+{
+        struct cfg *nc = NULL;
+        struct sink_api *api = NULL;
+        struct strbuf changed, later;
+        enum log_level lvl;
+        char err[512];
+        int r;
+
+        strbuf_init(&changed, 1024);
+        strbuf_init(&later, 1024);
+        r = cfg_load(config, &nc, err, sizeof(err));
+        if (r < 0) {
+                log_kv(LOG_LVL_ERR, "reload failed, keeping the old configuration", "error", err,
+                       NULL);
+                goto out;
+        }
+        if (d->sink == SINK_API &&
+            (str_changed(d->cfg->collector_api_url, nc->collector_api_url) ||
+             str_changed(d->cfg->collector_token_file, nc->collector_token_file) ||
+             str_changed(d->cfg->collector_ca_file, nc->collector_ca_file) ||
+             d->cfg->collector_api_timeout_ms != nc->collector_api_timeout_ms)) {
+                struct sink_api_opts ao = {
+                        .base_url = nc->collector_api_url,
+                        .token_file = nc->collector_token_file,
+                        .ca_file = nc->collector_ca_file,
+                        .timeout_ms = nc->collector_api_timeout_ms,
+                };
+                char tok[SINK_API_TOKEN_MAX];
+
+                r = *ao.token_file ? sink_api_read_token(ao.token_file, tok, sizeof(tok)) : 0;
+                explicit_bzero(tok, sizeof(tok));
+                if (r == 0)
+                        r = sink_api_new(&ao, &api);
+                if (r < 0) {
+                        (void)log_errno(LOG_LVL_ERR, r,
+                                        r == -EPERM ? "reload failed: token file is accessible "
+                                                      "by group or other (chmod 0600), keeping "
+                                                      "the old configuration"
+                                                    : "reload failed: the API sink settings are "
+                                                      "unusable, keeping the old configuration",
+                                        "file", nc->collector_token_file, NULL);
+                        goto out;
+                }
+                strbuf_adds(&changed, "api_sink");
+        }
+        restart_only(d->cfg, nc, &later);
+        if (api) {
+                sink_api_free(d->api);
+                d->api = api;
+                api = NULL;
+        }
+        if (str_changed(d->cfg->database_url, nc->database_url) ||
+            d->cfg->statement_timeout_ms != nc->statement_timeout_ms) {
+                db_close(d->db); /* reconnects with the new settings at the next delivery */
+                d->db = NULL;
+                db_close(d->slurm_db);
+                d->slurm_db = NULL;
+                strbuf_adds(&changed, changed.len ? ",database" : "database");
+        }
+        if (nc->collector_interval_ms != *interval_ms) {
+                *interval_ms = nc->collector_interval_ms;
+                (void)arm(tfd, mono_usec(), *interval_ms);
+                strbuf_adds(&changed, changed.len ? ",interval" : "interval");
+        }
+        if (str_changed(d->cfg->log_level, nc->log_level) &&
+            log_level_parse(nc->log_level, &lvl) == 0) {
+                log_setup("hjo-collectord", lvl);
+                strbuf_adds(&changed, changed.len ? ",log_level" : "log_level");
+        }
+        if (d->cfg != d->cfg_start)
+                cfg_free(d->cfg);
+        d->cfg = nc;
+        nc = NULL;
+        log_kv(LOG_LVL_NOTICE, "configuration reloaded", "applied",
+               changed.len ? changed.buf : "none", "restart_needed",
+               later.len ? later.buf : "none", NULL);
+        r = 0;
+out:
+        sink_api_free(api);
+        cfg_free(nc);
+        strbuf_clear(&changed);
+        strbuf_clear(&later);
+        return r;
+}
+
 static void usage(FILE *f)
 {
         fputs("usage: hjo-collectord [--config FILE] [--once] [--cgroup-root DIR]\n"
@@ -859,26 +994,8 @@ static int run_loop(struct daemon *d, int64_t interval_ms, const char *config)
                                         r = 0;
                                         goto out;
                                 }
-                                if (si.ssi_signo == SIGHUP) {
-                                        struct cfg *nc = NULL;
-                                        char err[512];
-
-                                        if (cfg_load(config, &nc, err, sizeof(err)) < 0) {
-                                                log_kv(LOG_LVL_ERR,
-                                                       "reload failed, keeping the old "
-                                                       "configuration",
-                                                       "error", err, NULL);
-                                                continue;
-                                        }
-                                        if (nc->collector_interval_ms != interval_ms) {
-                                                interval_ms = nc->collector_interval_ms;
-                                                (void)arm(tfd, mono_usec(), interval_ms);
-                                        }
-                                        /* node, sink, cgroup root: restart needed; the
-                                           collector keeps its copies */
-                                        cfg_free(nc);
-                                        log_kv(LOG_LVL_NOTICE, "configuration reloaded", NULL);
-                                }
+                                if (si.ssi_signo == SIGHUP)
+                                        (void)reload(d, config, &interval_ms, tfd);
                                 /* SIGCHLD: children are reaped by proc_capture() */
                         }
                 }
@@ -979,6 +1096,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "hjo-collectord: %s\n", err);
                 return 1;
         }
+        d.cfg_start = d.cfg;
         if (check) {
                 printf("configuration ok\n");
                 rc = 0;
@@ -1122,6 +1240,8 @@ out:
         batch_clear(&d.batch);
         collector_free(d.col);
         db_close(d.db);
-        cfg_free(d.cfg);
+        if (d.cfg != d.cfg_start)
+                cfg_free(d.cfg);
+        cfg_free(d.cfg_start);
         return rc;
 }

@@ -76,7 +76,19 @@ static bool scope_ok(struct http_req *req, const char *id)
 /* ---- GET /v1/jobs ---------------------------------------------------------------------- */
 
 enum { JQ_STATE, JQ_USER, JQ_NODE, JQ_ACCOUNT, JQ_PARTITION, JQ_SINCE, JQ_UNTIL, JQ_LIMIT,
-       JQ_OFFSET, JQ__MAX };
+       JQ_OFFSET, JQ_SORT, JQ_EFF_LT, JQ_EFF_GT, JQ_MEM_LT, JQ_MEM_GT, JQ_GPU_LT, JQ_GPU_GT,
+       JQ_IDLE_LT, JQ_IDLE_GT, JQ_COUNT, JQ__MAX };
+
+/* total: an exact count (default) or the planner's estimate (cheap on millions of jobs) */
+static const char *const count_names[] = { "exact", "estimate", NULL };
+
+/* Sort keys (sql/0050_partitioning.sql, hjo_jobs_list): '-' = descending.  A summary key lists
+   only the jobs that have that summary (finished jobs with samples). */
+static const char *const sort_names[] = { "-start_time", "start_time", "cpu_efficiency",
+                                          "-cpu_efficiency", "memory_peak_ratio",
+                                          "-memory_peak_ratio", "gpu_mean_utilization",
+                                          "-gpu_mean_utilization", "idle_gpu_hours",
+                                          "-idle_gpu_hours", NULL };
 
 /* clang-format off */
 static const struct qparam jobs_query[JQ__MAX + 1] = {
@@ -89,6 +101,16 @@ static const struct qparam jobs_query[JQ__MAX + 1] = {
         [JQ_UNTIL] = { "until", QP_TIME, 0, 0, 0, NULL },
         [JQ_LIMIT] = { "limit", QP_INT, 1, 1000, 100, NULL },
         [JQ_OFFSET] = { "offset", QP_INT, 0, 10000000, 0, NULL },
+        [JQ_SORT] = { "sort", QP_ENUM, 0, 0, 0, sort_names },
+        [JQ_EFF_LT] = { "cpu_efficiency_lt", QP_NUM, 0, 1000000, 0, NULL },
+        [JQ_EFF_GT] = { "cpu_efficiency_gt", QP_NUM, 0, 1000000, 0, NULL },
+        [JQ_MEM_LT] = { "memory_peak_ratio_lt", QP_NUM, 0, 1000000, 0, NULL },
+        [JQ_MEM_GT] = { "memory_peak_ratio_gt", QP_NUM, 0, 1000000, 0, NULL },
+        [JQ_GPU_LT] = { "gpu_mean_utilization_lt", QP_NUM, 0, 100, 0, NULL },
+        [JQ_GPU_GT] = { "gpu_mean_utilization_gt", QP_NUM, 0, 100, 0, NULL },
+        [JQ_IDLE_LT] = { "idle_gpu_hours_lt", QP_NUM, 0, 1000000000, 0, NULL },
+        [JQ_IDLE_GT] = { "idle_gpu_hours_gt", QP_NUM, 0, 1000000000, 0, NULL },
+        [JQ_COUNT] = { "count", QP_ENUM, 0, 0, 0, count_names },
         [JQ__MAX] = { NULL, 0, 0, 0, 0, NULL },
 };
 /* clang-format on */
@@ -102,7 +124,7 @@ void api_jobs_list(struct http_req *req, const char *id)
 {
         struct qval q[JQ__MAX];
         struct pbuf pb;
-        const char *params[9];
+        const char *params[19];
 
         (void)id;
         pb_init(&pb);
@@ -125,6 +147,10 @@ void api_jobs_list(struct http_req *req, const char *id)
         params[6] = pb_time(&pb, q[JQ_UNTIL].set, q[JQ_UNTIL].i);
         params[7] = pb_i64(&pb, true, q[JQ_LIMIT].i);
         params[8] = pb_i64(&pb, true, q[JQ_OFFSET].i);
+        params[9] = opt_s(&q[JQ_SORT]);
+        for (int k = JQ_EFF_LT; k <= JQ_IDLE_GT; k++)
+                params[10 + k - JQ_EFF_LT] = pb_double(&pb, q[k].set, q[k].d);
+        params[18] = opt_s(&q[JQ_COUNT]);
         api_run_json(req, STMT_JOBS_LIST, params, 200, NULL);
 out:
         pb_clear(&pb);
@@ -281,7 +307,10 @@ void api_job_delete(struct http_req *req, const char *id)
 
 /* ---- /v1/jobs/{id}/metrics -------------------------------------------------------------- */
 
-enum { SQ_START, SQ_END, SQ_NODE, SQ_LIMIT, SQ__MAX };
+enum { SQ_START, SQ_END, SQ_NODE, SQ_LIMIT, SQ_RESOLUTION, SQ__MAX };
+
+/* raw samples or 1-minute / 1-hour rollups; auto: chosen from the range (hjo_samples_list) */
+static const char *const resolution_names[] = { "auto", "raw", "1m", "1h", NULL };
 
 /* clang-format off */
 static const struct qparam samples_query[SQ__MAX + 1] = {
@@ -289,6 +318,7 @@ static const struct qparam samples_query[SQ__MAX + 1] = {
         [SQ_END] = { "end_time", QP_TIME, 0, 0, 0, NULL },
         [SQ_NODE] = { "node", QP_HOST, 0, 0, 0, NULL },
         [SQ_LIMIT] = { "limit", QP_INT, 1, 10000, 1000, NULL },
+        [SQ_RESOLUTION] = { "resolution", QP_ENUM, 0, 0, 0, resolution_names },
         [SQ__MAX] = { NULL, 0, 0, 0, 0, NULL },
 };
 /* clang-format on */
@@ -297,7 +327,7 @@ void api_samples_list(struct http_req *req, const char *id)
 {
         struct qval q[SQ__MAX];
         struct pbuf pb;
-        const char *params[5];
+        const char *params[6];
 
         pb_init(&pb);
         if (!api_job_id_ok(req, id) || !scope_ok(req, id))
@@ -309,6 +339,7 @@ void api_samples_list(struct http_req *req, const char *id)
         params[2] = pb_time(&pb, q[SQ_END].set, q[SQ_END].i);
         params[3] = opt_s(&q[SQ_NODE]);
         params[4] = pb_i64(&pb, true, q[SQ_LIMIT].i);
+        params[5] = opt_s(&q[SQ_RESOLUTION]);
         api_run_json(req, STMT_SAMPLES_LIST, params, 200, NULL);
 out:
         pb_clear(&pb);

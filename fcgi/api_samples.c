@@ -87,7 +87,7 @@ struct jsample {
         char *job_id, *node;
         double cpu, gpu, cpu_sec, psi[4];
         int64_t mem, u[9];
-        bool has_gpu, has_cpu_sec, has_psi[4], has_u[9];
+        bool has_cpu, has_gpu, has_cpu_sec, has_psi[4], has_u[9];
 };
 
 /* The u[] members, in the order of these cgroup fields (struct cg_stats). */
@@ -104,7 +104,8 @@ static const enum cg_field jsample_psi_field[4] = { CG_CPU_SOME10, CG_CPU_FULL10
 static const struct jv_field sample_fields[] = {
         { "job_id", JV_STR, F(jsample, job_id), NOHAS, JV_REQUIRED, 1, VALID_JOB_ID_MAX, 0, 0, 0, valid_job_id },
         { "node", JV_STR, F(jsample, node), NOHAS, JV_NULLABLE, 1, NODE_NAME_MAX, 0, 0, 0, valid_node },
-        { "cpu_usage", JV_DOUBLE, F(jsample, cpu), NOHAS, JV_REQUIRED, 0, 0, 0, 100, 0, NULL },
+        /* absent or null: no CPU figures for the job (cgroup v1 without cpuacct), stored NULL */
+        { "cpu_usage", JV_DOUBLE, F(jsample, cpu), F(jsample, has_cpu), JV_NULLABLE, 0, 0, 0, 100, 0, NULL },
         { "memory_usage_bytes", JV_I64, F(jsample, mem), NOHAS, JV_REQUIRED, 0, BYTES_MAX, 0, 0, 0, NULL },
         { "gpu_usage", JV_DOUBLE, F(jsample, gpu), F(jsample, has_gpu), JV_NULLABLE, 0, 0, 0, 100, 0, NULL },
         /* 2^53 µs is 285 years of one CPU: beyond that a double loses the microseconds */
@@ -253,6 +254,7 @@ static int add_sample(struct batch *b, const struct jv *el, size_t i, struct ver
         }
         copy_str(bj->job_id, sizeof(bj->job_id), s.job_id);
         copy_str(bj->node, sizeof(bj->node), s.node);
+        bj->has_cpu = s.has_cpu;
         bj->cpu_pct = s.cpu;
         bj->mem_bytes = (uint64_t)s.mem;
         set_u(&bj->cg, CG_MEM_CURRENT, (uint64_t)s.mem);

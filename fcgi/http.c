@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,6 +233,39 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
         if (body && status != 204 && len > 0)
                 (void)FCGX_PutStr(body, (int)len, req->fcgx->out);
         stats_count(req, status);
+}
+
+int http_reply_start(struct http_req *req, int status, const char *content_type)
+{
+        char head[512];
+        int n;
+
+        if (req->replied)
+                return -EALREADY;
+        req->replied = true;
+        req->status = status;
+        /* No Content-Length: nginx reads the body until the FastCGI request ends and sends it to
+           HTTP/1.1 clients chunked, so a page cut short is visibly incomplete. */
+        n = snprintf(head, sizeof(head),
+                     "Status: %d %s\r\nContent-Type: %s\r\nX-Correlation-Id: %s\r\n\r\n", status,
+                     reason(status), content_type, req->corr_id);
+        if (n < 0 || (size_t)n >= sizeof(head))
+                return -EINVAL;
+        stats_count(req, status);
+        return FCGX_PutStr(head, n, req->fcgx->out) == n ? 0 : -EIO;
+}
+
+int http_write(struct http_req *req, const char *buf, size_t len)
+{
+        while (len > 0) {
+                int chunk = len > INT_MAX ? INT_MAX : (int)len;
+
+                if (FCGX_PutStr(buf, chunk, req->fcgx->out) != chunk)
+                        return -EIO;
+                buf += chunk;
+                len -= (size_t)chunk;
+        }
+        return 0;
 }
 
 void http_reply_json(struct http_req *req, int status, const char *json, const char *extra_headers)

@@ -22,7 +22,8 @@ struct FCGX_Request;
 struct http_req {
         struct FCGX_Request *fcgx;
         const struct cfg *cfg;
-        struct db *db;
+        struct db *db;      /* the primary: every write, auth, and reads when db_read is NULL */
+        struct db *db_read; /* DATABASE_READ_URL's replica when set and up, else NULL */
         const char *method;       /* borrowed from the FastCGI params */
         const char *path;         /* REQUEST_URI up to '?' (copied into path_buf) */
         const char *query;        /* QUERY_STRING ("" when absent) */
@@ -59,6 +60,15 @@ MUST_CHECK int http_read_json_body(struct http_req *req);
    is NULL or preformatted "Name: value\r\n" lines. */
 void http_reply(struct http_req *req, int status, const char *content_type, const char *body,
                 size_t len, const char *extra_headers);
+/*
+ * For a body written in pieces (GET /metrics): sends the status line and headers without
+ * Content-Length and counts the request; the body follows with http_write().  Once this has
+ * run, an error can no longer change the status.  0; -EALREADY when an answer was already
+ * started; -EINVAL when the headers do not fit; -EIO when writing failed (client gone).
+ */
+MUST_CHECK int http_reply_start(struct http_req *req, int status, const char *content_type);
+/* Writes body bytes after http_reply_start().  0, or -EIO when the stream failed. */
+MUST_CHECK int http_write(struct http_req *req, const char *buf, size_t len);
 void http_reply_json(struct http_req *req, int status, const char *json, const char *extra_headers);
 /* Sends {"error": code, "message": msg[, "field": field]}; code from the status unless the
    caller names it (400 has two codes: invalid_request and validation_error). */

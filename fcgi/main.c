@@ -9,6 +9,11 @@
  * never the others.  nginx must not use fastcgi_keep_conn with fewer workers than
  * nginx workers × keepalive (libfcgi pins a process per kept connection).
  *
+ * Scale-out (docs/scale-out.md): HJO_LISTEN=HOST:PORT listens on TCP instead, so that nginx on
+ * another host can balance over several hjo-api hosts.  With DATABASE_READ_URL each worker keeps
+ * a second, read-only connection to a streaming replica for the read routes (fcgi/route.c) and
+ * falls back to the primary while the replica is unreachable.
+ *
  * Signals: the master reads SIGTERM/SIGINT/SIGCHLD/SIGHUP from a signalfd; on SIGTERM it
  * forwards SIGTERM, waits for the workers to finish their current request (deadline, then
  * SIGKILL) and removes the socket.  A worker's handler only sets a flag and calls
@@ -20,6 +25,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -46,6 +52,7 @@
 #define MAX_WORKERS      256
 #define STOP_DEADLINE_MS 10000
 #define LISTEN_BACKLOG   1024
+#define READ_RETRY_MS    5000 /* a worker retries an unreachable read replica this often */
 
 static volatile sig_atomic_t worker_stop;
 
@@ -82,12 +89,63 @@ static struct db *worker_connect(const struct cfg *cfg, int64_t *last_try_ms)
         return db;
 }
 
+/*
+ * A worker's connection to the read replica (DATABASE_READ_URL).  Checked before each GET
+ * without a round trip (db_idle_ok); when the replica closed it (shutdown, crash, restart) it
+ * is dropped and reconnected at once, then at most every READ_RETRY_MS while that fails.
+ * Meanwhile reads use the primary.  One log line per change of state, not per request.
+ */
+struct read_conn {
+        struct db *db;
+        int64_t next_try_ms;
+        bool is_down; /* "unavailable" was logged */
+};
+
+static struct db *read_conn_get(const struct cfg *cfg, struct read_conn *rc)
+{
+        int64_t t;
+        int r;
+
+        if (!cfg->database_read_url[0])
+                return NULL;
+        if (rc->db && db_idle_ok(rc->db))
+                return rc->db;
+        if (rc->db) {
+                db_close(rc->db);
+                rc->db = NULL;
+                rc->next_try_ms = 0;
+        }
+        t = now_ms();
+        if (t < rc->next_try_ms)
+                return NULL;
+        r = db_open_read(cfg->database_read_url, "hjo-api-read", cfg->statement_timeout_ms,
+                         &rc->db);
+        if (r < 0) {
+                char ms[24];
+
+                rc->db = NULL;
+                rc->next_try_ms = t + READ_RETRY_MS;
+                (void)snprintf(ms, sizeof(ms), "%d", READ_RETRY_MS);
+                if (!rc->is_down)
+                        (void)log_errno(LOG_LVL_WARNING, r,
+                                        "read replica unavailable, reading from the primary",
+                                        "retry_ms", ms, NULL);
+                rc->is_down = true;
+                return NULL;
+        }
+        if (rc->is_down)
+                log_kv(LOG_LVL_NOTICE, "read replica reachable again, reading from it", NULL);
+        rc->is_down = false;
+        return rc->db;
+}
+
 static int worker_main(int listen_fd, const struct cfg *cfg)
 {
         struct sigaction sa;
         FCGX_Request fr;
         struct http_req req;
         struct db *db = NULL;
+        struct read_conn rc = { 0 };
         int64_t last_try = 0;
         sigset_t none;
 
@@ -111,6 +169,7 @@ static int worker_main(int listen_fd, const struct cfg *cfg)
                 .trust_client_cert = cfg->trust_client_cert,
         });
         db = worker_connect(cfg, &last_try);
+        (void)read_conn_get(cfg, &rc);
         if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
                 return 1;
         while (!worker_stop) {
@@ -121,16 +180,20 @@ static int worker_main(int listen_fd, const struct cfg *cfg)
                 }
                 if (!db)
                         db = worker_connect(cfg, &last_try);
-                if (http_req_init(&req, &fr, cfg, db) < 0)
+                if (http_req_init(&req, &fr, cfg, db) < 0) {
                         http_error(&req, 400, "invalid_request", "malformed request", NULL);
-                else
+                } else {
+                        if (strcmp(req.method, "GET") == 0)
+                                req.db_read = read_conn_get(cfg, &rc);
                         route_dispatch(&req);
+                }
                 if (!req.replied)
                         http_error(&req, 500, NULL, "internal error", NULL);
                 http_req_clear(&req);
                 FCGX_Finish_r(&fr);
         }
         FCGX_Free(&fr, 0);
+        db_close(rc.db);
         db_close(db);
         return 0;
 }
@@ -218,11 +281,58 @@ static void stop_workers(struct master *m, int sfd)
         }
 }
 
-static int open_listener(const char *path, long mode, bool *ret_created)
+/* HJO_LISTEN: a TCP listener on HOST:PORT or [ADDR]:PORT (lib/cfg.c checked the form). */
+static int open_tcp_listener(const char *spec)
+{
+        struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                                  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+        struct addrinfo *res = NULL;
+        const char *colon = strrchr(spec, ':');
+        char host[256];
+        size_t hl;
+        int fd = -1, r = -EADDRNOTAVAIL;
+
+        if (!colon)
+                return -EINVAL;
+        hl = (size_t)(colon - spec);
+        if (hl >= 2 && spec[0] == '[' && spec[hl - 1] == ']') {
+                spec++;
+                hl -= 2;
+        }
+        if (hl == 0 || hl >= sizeof(host))
+                return -EINVAL;
+        memcpy(host, spec, hl);
+        host[hl] = '\0';
+        if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
+                return -EADDRNOTAVAIL;
+        for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+                const int one = 1;
+
+                fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, /* lint-ok: CLOEXEC */
+                            ai->ai_protocol);
+                if (fd < 0) {
+                        r = -errno;
+                        continue;
+                }
+                if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+                    bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
+                        break;
+                r = -errno;
+                close(fd);
+                fd = -1;
+        }
+        freeaddrinfo(res);
+        return fd >= 0 ? fd : r;
+}
+
+static int open_listener(const char *path, const char *tcp, long mode, bool *ret_created)
 {
         struct stat st;
         int fd;
 
+        *ret_created = false;
+        if (tcp && *tcp)
+                return open_tcp_listener(tcp);
         if (path && *path) {
                 if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
                         (void)unlink(path); /* stale socket of a previous run */
@@ -241,7 +351,6 @@ static int open_listener(const char *path, long mode, bool *ret_created)
         /* inherited from spawn-fcgi or systemd socket activation: fd 0 is the listener */
         if (fstat(0, &st) < 0 || !S_ISSOCK(st.st_mode))
                 return -ENOTSOCK;
-        *ret_created = false;
         return 0;
 }
 
@@ -267,7 +376,8 @@ static void usage(FILE *f)
 {
         fprintf(f, "usage: hjo-api [--config FILE] [--socket PATH] [--workers N] "
                    "[--check-config] [--dump-config]\n"
-                   "Configuration: see README.md (DATABASE_URL, HJO_SOCKET, HJO_WORKERS, ...).\n");
+                   "Configuration: see README.md (DATABASE_URL, DATABASE_READ_URL, HJO_SOCKET,\n"
+                   "HJO_LISTEN, HJO_WORKERS, ...).\n");
 }
 
 int main(int argc, char **argv)
@@ -283,7 +393,7 @@ int main(int argc, char **argv)
         };
         struct cfg *cfg = NULL;
         struct master m = { .listen_fd = -1 };
-        const char *config_file = NULL, *socket_path = NULL;
+        const char *config_file = NULL, *socket_path = NULL, *where;
         char errbuf[512], nbuf[16];
         bool check_only = false, dump = false, created = false, stopping = false;
         enum log_level lvl = LOG_LVL_INFO;
@@ -331,6 +441,15 @@ int main(int argc, char **argv)
         if (log_level_parse(cfg->log_level, &lvl) < 0)
                 lvl = LOG_LVL_INFO;
         log_setup("hjo-api", lvl);
+        if (!socket_path)
+                socket_path = cfg->socket_path;
+        if (*socket_path && *cfg->listen) {
+                fprintf(stderr, "hjo-api: configuration error: HJO_SOCKET (or --socket) and "
+                                "HJO_LISTEN are exclusive: set one\n");
+                cfg_free(cfg);
+                return 2;
+        }
+        where = *cfg->listen ? cfg->listen : (*socket_path ? socket_path : "fd 0");
         if (dump)
                 cfg_dump(cfg, stdout);
         if (check_only || dump) {
@@ -354,11 +473,9 @@ int main(int argc, char **argv)
                 log_kv(LOG_LVL_ERR, "FCGX_Init failed", NULL);
                 goto out;
         }
-        m.listen_fd = open_listener(socket_path ? socket_path : cfg->socket_path, cfg->socket_mode,
-                                    &created);
+        m.listen_fd = open_listener(socket_path, cfg->listen, cfg->socket_mode, &created);
         if (m.listen_fd < 0) {
-                (void)log_errno(LOG_LVL_ERR, m.listen_fd, "cannot listen", "socket",
-                                socket_path ? socket_path : cfg->socket_path, NULL);
+                (void)log_errno(LOG_LVL_ERR, m.listen_fd, "cannot listen", "socket", where, NULL);
                 goto out;
         }
         r = http_stats_init(route_count());
@@ -391,9 +508,8 @@ int main(int argc, char **argv)
                 }
         }
         (void)snprintf(nbuf, sizeof(nbuf), "%d", m.n);
-        log_kv(LOG_LVL_NOTICE, "hjo-api started", "workers", nbuf, "socket",
-               socket_path ? socket_path : (*cfg->socket_path ? cfg->socket_path : "fd 0"),
-               "version", PACKAGE_VERSION, NULL);
+        log_kv(LOG_LVL_NOTICE, "hjo-api started", "workers", nbuf, "socket", where, "read_db",
+               *cfg->database_read_url ? "replica" : "primary", "version", PACKAGE_VERSION, NULL);
         while (!stopping) {
                 struct signalfd_siginfo si;
                 ssize_t k = read(sfd, &si, sizeof(si));
@@ -419,7 +535,7 @@ int main(int argc, char **argv)
         ret = 0;
 out:
         if (created)
-                (void)unlink(socket_path ? socket_path : cfg->socket_path);
+                (void)unlink(socket_path);
         if (sfd >= 0)
                 close(sfd);
         cfg_free(cfg);

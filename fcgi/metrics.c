@@ -1,10 +1,22 @@
 /*
- * fcgi/metrics.c: GET /metrics in the Prometheus text exposition format 0.0.4.
+ * fcgi/metrics.c: GET /metrics in the Prometheus text exposition format 0.0.4, streamed.
  * One scrape runs a fixed set of five queries in one read-only snapshot, however many jobs
  * there are: per-job series (running jobs, and finished ones for the grace period), per-GPU
- * series, node series and job counts by state; then the request counters of all workers.
- * Label values are escaped (\\, \", \n) by strbuf_add_escaped().  The page is built in a
- * bounded buffer (METRICS_MAX_BYTES) and sent with its length.
+ * series, node series (hjo's own and Slurm's) and job counts by state; then the request
+ * counters of all workers.  Label values are escaped (\\, \", \n) by strbuf_add_escaped().
+ *
+ * Memory does not grow with the number of jobs: the per-job and per-GPU queries are read row by
+ * row (db_stream(), libpq single-row mode) and formatted into one buffer that is written to the
+ * FastCGI stream whenever it holds METRICS_FLUSH_BYTES.  The node queries are read whole: their
+ * size follows the number of nodes, not of jobs.
+ *
+ * Errors.  A page that fits in the buffer is sent at the end with a Content-Length, so any
+ * failure still answers 500/503/504 as before.  Once the first part of a larger page is out
+ * (status 200, no Content-Length), a failure cannot change the status any more: the worker
+ * logs it ("metrics scrape failed after the page started"), rolls back, and ends the page with
+ * a comment and a line that is invalid on purpose, so that Prometheus rejects the scrape
+ * (up = 0) instead of storing a page with series silently missing.  A client that went away
+ * only stops the queries.
  */
 #include "config.h"
 #include "api.h"
@@ -23,20 +35,74 @@
 #include "route.h"
 #include "strbuf.h"
 
-#define METRICS_MAX_BYTES (256u * 1024 * 1024)
+#define METRICS_FLUSH_BYTES (64u * 1024)
+/* Ceiling of the buffer: one flush unit plus the largest single piece appended between two
+   flush checks (a row's line, or the node sections, which grow with the number of nodes). */
+#define METRICS_MAX_BYTES   (64u * 1024 * 1024)
+#define METRICS_CTYPE       "text/plain; version=0.0.4; charset=utf-8"
 
-/* A row's column as a sample value: NULL stays absent (no line is written). */
-static bool value(const struct db_res *res, int row, int col, const char **ret)
+struct page {
+        struct http_req *req;
+        struct strbuf sb;
+        bool started; /* headers are out: errors can no longer change the status */
+        int io_err;   /* writing to the client failed: stop, nothing more to say */
+        /* the family table of the query being streamed, and where it is in it */
+        const struct fam *fams;
+        size_t n_fams;
+        size_t next_fam; /* families before this one have their HELP/TYPE lines out */
+        const char *const *label_names;
+        size_t n_labels;
+};
+
+struct fam {
+        const char *name, *type, *help;
+};
+
+/* Writes what the buffer holds (the headers first, on the first call). */
+static int page_flush(struct page *pg)
 {
-        if (db_res_isnull(res, row, col))
-                return false;
-        *ret = db_res_value(res, row, col);
-        return true;
+        int r;
+
+        if (pg->io_err)
+                return pg->io_err;
+        if (strbuf_failed(&pg->sb))
+                return -E2BIG;
+        if (!pg->started) {
+                r = http_reply_start(pg->req, 200, METRICS_CTYPE);
+                if (r < 0)
+                        goto io;
+                pg->started = true;
+        }
+        r = http_write(pg->req, pg->sb.buf ? pg->sb.buf : "", pg->sb.len);
+        if (r < 0)
+                goto io;
+        strbuf_reset(&pg->sb);
+        return 0;
+io:
+        pg->io_err = -EPIPE;
+        return pg->io_err;
+}
+
+static int page_maybe_flush(struct page *pg)
+{
+        return pg->sb.len >= METRICS_FLUSH_BYTES ? page_flush(pg) : 0;
 }
 
 static void family(struct strbuf *sb, const char *name, const char *type, const char *help)
 {
         strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Appends a sample value; PostgreSQL prints float8 "Infinity"/"NaN", Prometheus wants
+   "+Inf"/"NaN". */
+static void sample_value(struct strbuf *sb, const char *val)
+{
+        if (strcmp(val, "Infinity") == 0)
+                strbuf_adds(sb, "+Inf");
+        else if (strcmp(val, "-Infinity") == 0)
+                strbuf_adds(sb, "-Inf");
+        else
+                strbuf_adds(sb, val);
 }
 
 /* name{k1="v1",k2="v2",...} value\n; labels are (key, value) pairs. */
@@ -54,106 +120,87 @@ static void series(struct strbuf *sb, const char *name, const char *const *label
                 strbuf_addc(sb, '"');
         }
         strbuf_adds(sb, "} ");
-        /* PostgreSQL prints float8 "Infinity"/"NaN"; Prometheus wants "+Inf"/"NaN". */
-        if (strcmp(val, "Infinity") == 0)
-                strbuf_adds(sb, "+Inf");
-        else if (strcmp(val, "-Infinity") == 0)
-                strbuf_adds(sb, "-Inf");
-        else
-                strbuf_adds(sb, val);
+        sample_value(sb, val);
         strbuf_addc(sb, '\n');
 }
 
-static const struct {
-        const char *name, *help;
-        int col;
-} job_families[] = {
-        { "hpc_job_runtime_seconds", "Seconds since the job started (until it ended).", 3 },
-        { "hpc_job_cpu_usage_percent", "CPU usage of the job on the node, percent of its allocation.", 4 },
-        { "hpc_job_memory_usage_bytes", "Memory used by the job on the node, bytes.", 5 },
-        { "hpc_job_gpu_usage_percent", "Average GPU utilization of the job on the node, percent.", 6 },
-};
-
-static void render_jobs(struct strbuf *sb, const struct db_res *res)
-{
-        int n = db_res_ntuples(res);
-
-        for (size_t f = 0; f < ARRAY_SIZE(job_families); f++) {
-                family(sb, job_families[f].name, "gauge", job_families[f].help);
-                for (int i = 0; i < n; i++) {
-                        const char *labels[] = { "job_id", db_res_value(res, i, 0),
-                                                 "user", db_res_value(res, i, 1),
-                                                 "node", db_res_value(res, i, 2) };
-                        const char *v;
-
-                        if (value(res, i, job_families[f].col, &v))
-                                series(sb, job_families[f].name, labels, ARRAY_SIZE(labels), v);
-                }
-        }
-}
-
-static const struct {
-        const char *name, *type, *help;
-        int col;
-} counter_families[] = {
+/* clang-format off */
+static const struct fam job_fams[] = {
+        { "hpc_job_runtime_seconds", "gauge", "Seconds since the job started (until it ended)." },
+        { "hpc_job_cpu_usage_percent", "gauge", "CPU usage of the job on the node, percent of its allocation." },
+        { "hpc_job_memory_usage_bytes", "gauge", "Memory used by the job on the node, bytes." },
+        { "hpc_job_gpu_usage_percent", "gauge", "Average GPU utilization of the job on the node, percent." },
         { "hpc_job_cpu_seconds_total", "counter",
-          "CPU time used by the job's cgroup on the node, seconds (collectord).", 3 },
+          "CPU time used by the job's cgroup on the node, seconds (collectord)." },
         { "hpc_job_memory_peak_bytes", "gauge",
-          "Peak memory of the job's cgroup on the node, bytes (memory.peak).", 4 },
+          "Peak memory of the job's cgroup on the node, bytes (memory.peak)." },
         { "hpc_job_oom_kills_total", "counter",
-          "Processes of the job killed by the OOM killer on the node (memory.events).", 5 },
+          "Processes of the job killed by the OOM killer on the node (memory.events)." },
 };
+static const char *const job_labels[] = { "job_id", "user", "node" };
 
-/* Collectord's counters from the latest sample that carries them; no line when absent. */
-static void render_counters(struct strbuf *sb, const struct db_res *res)
+static const struct fam gpu_fams[] = {
+        { "hpc_job_gpu_device_utilization_percent", "gauge", "Utilization of one GPU of the job, percent." },
+        { "hpc_job_gpu_device_memory_used_bytes", "gauge", "Memory used on one GPU of the job, bytes." },
+        { "hpc_job_gpu_device_power_watts", "gauge", "Power draw of one GPU of the job, watts." },
+        { "hpc_job_gpu_device_temperature_celsius", "gauge", "Temperature of one GPU of the job, degrees Celsius." },
+};
+static const char *const gpu_labels[] = { "job_id", "node", "gpu_vendor", "gpu_id" };
+/* clang-format on */
+
+/* HELP/TYPE lines of the families up to and including `upto` that have none yet. */
+static void families_upto(struct page *pg, size_t upto)
 {
-        int n = db_res_ntuples(res);
-
-        for (size_t f = 0; f < ARRAY_SIZE(counter_families); f++) {
-                family(sb, counter_families[f].name, counter_families[f].type,
-                       counter_families[f].help);
-                for (int i = 0; i < n; i++) {
-                        const char *labels[] = { "job_id", db_res_value(res, i, 0),
-                                                 "user", db_res_value(res, i, 1),
-                                                 "node", db_res_value(res, i, 2) };
-                        const char *v;
-
-                        if (value(res, i, counter_families[f].col, &v))
-                                series(sb, counter_families[f].name, labels, ARRAY_SIZE(labels),
-                                       v);
-                }
-        }
+        for (; pg->next_fam <= upto && pg->next_fam < pg->n_fams; pg->next_fam++)
+                family(&pg->sb, pg->fams[pg->next_fam].name, pg->fams[pg->next_fam].type,
+                       pg->fams[pg->next_fam].help);
 }
 
-static const struct {
-        const char *name, *help;
-        int col;
-} gpu_families[] = {
-        { "hpc_job_gpu_device_utilization_percent", "Utilization of one GPU of the job, percent.", 4 },
-        { "hpc_job_gpu_device_memory_used_bytes", "Memory used on one GPU of the job, bytes.", 5 },
-        { "hpc_job_gpu_device_power_watts", "Power draw of one GPU of the job, watts.", 6 },
-        { "hpc_job_gpu_device_temperature_celsius", "Temperature of one GPU of the job, degrees Celsius.", 7 },
-};
-
-static void render_gpus(struct strbuf *sb, const struct db_res *res)
+/*
+ * One row of SQL_METRICS_JOBS or SQL_METRICS_GPUS (lib/db_stmts.c): column 0 is the family
+ * index, then the label values in the order of pg->label_names, then the value as text.  The
+ * rows come grouped by family in table order; a family index that goes backwards or out of the
+ * table is an error (-EPROTO), not a page with a family split in two.
+ */
+static int stream_row(void *ctx, const struct db_res *row)
 {
-        int n = db_res_ntuples(res);
+        struct page *pg = ctx;
+        const char *fs = db_res_value(row, 0, 0);
+        const char *labels[8];
+        size_t f, n = pg->n_labels;
 
-        for (size_t f = 0; f < ARRAY_SIZE(gpu_families); f++) {
-                family(sb, gpu_families[f].name, "gauge", gpu_families[f].help);
-                for (int i = 0; i < n; i++) {
-                        const char *labels[] = { "job_id", db_res_value(res, i, 0),
-                                                 "node", db_res_value(res, i, 1),
-                                                 "gpu_vendor", db_res_value(res, i, 2),
-                                                 "gpu_id", db_res_value(res, i, 3) };
-                        const char *v;
-
-                        if (value(res, i, gpu_families[f].col, &v))
-                                series(sb, gpu_families[f].name, labels, ARRAY_SIZE(labels), v);
-                }
+        if (fs[0] < '0' || fs[0] > '9' || fs[1] != '\0')
+                return -EPROTO;
+        f = (size_t)(fs[0] - '0');
+        if (f >= pg->n_fams || f + 1 < pg->next_fam)
+                return -EPROTO;
+        families_upto(pg, f);
+        for (size_t i = 0; i < n; i++) {
+                labels[2 * i] = pg->label_names[i];
+                labels[2 * i + 1] = db_res_value(row, 0, (int)i + 1);
         }
+        series(&pg->sb, pg->fams[f].name, labels, 2 * n, db_res_value(row, 0, (int)n + 1));
+        return page_maybe_flush(pg);
 }
 
+static int stream_families(struct page *pg, enum db_stmt id, const char *const *params,
+                           const struct fam *fams, size_t n_fams, const char *const *label_names,
+                           size_t n_labels)
+{
+        int r;
+
+        pg->fams = fams;
+        pg->n_fams = n_fams;
+        pg->next_fam = 0;
+        pg->label_names = label_names;
+        pg->n_labels = n_labels;
+        r = db_stream(pg->req->db, id, params, stream_row, pg, NULL);
+        if (r == 0)
+                families_upto(pg, n_fams - 1); /* the families without any series */
+        return r;
+}
+
+/* clang-format off */
 static const struct {
         const char *name, *help;
         int col;
@@ -162,21 +209,28 @@ static const struct {
         { "hpc_node_memory_usage_bytes", "Memory used on the node, bytes.", 2 },
         { "hpc_node_job_count", "Running jobs on the node.", 3 },
 };
+/* clang-format on */
 
-static void render_nodes(struct strbuf *sb, const struct db_res *res)
+static int render_nodes(struct page *pg, const struct db_res *res)
 {
-        int n = db_res_ntuples(res);
+        int n = db_res_ntuples(res), r;
 
         for (size_t f = 0; f < ARRAY_SIZE(node_families); f++) {
-                family(sb, node_families[f].name, "gauge", node_families[f].help);
+                family(&pg->sb, node_families[f].name, "gauge", node_families[f].help);
                 for (int i = 0; i < n; i++) {
                         const char *labels[] = { "node", db_res_value(res, i, 0) };
-                        const char *v;
+                        int col = node_families[f].col;
 
-                        if (value(res, i, node_families[f].col, &v))
-                                series(sb, node_families[f].name, labels, ARRAY_SIZE(labels), v);
+                        if (db_res_isnull(res, i, col))
+                                continue;
+                        series(&pg->sb, node_families[f].name, labels, ARRAY_SIZE(labels),
+                               db_res_value(res, i, col));
+                        r = page_maybe_flush(pg);
+                        if (r < 0)
+                                return r;
                 }
         }
+        return 0;
 }
 
 static void render_states(struct strbuf *sb, const struct db_res *res)
@@ -189,77 +243,106 @@ static void render_states(struct strbuf *sb, const struct db_res *res)
         }
 }
 
-void api_metrics(struct http_req *req, const char *id)
+/* The queries, in one REPEATABLE READ READ ONLY transaction (one snapshot for the page). */
+static int query_all(struct page *pg, const char *grace)
 {
-        struct db_res *jobs = NULL, *gpus = NULL, *nodes = NULL, *states = NULL;
-        struct db_res *slurm_nodes = NULL;
-        struct db_res *counters = NULL;
-        struct strbuf sb;
-        struct timespec t0, t1;
-        char grace[32];
+        struct db_res *nodes = NULL, *slurm_nodes = NULL, *states = NULL;
         const char *params[1] = { grace };
         const char *node_params[1] = { "900" }; /* node samples older than 15 min are stale */
-        bool in_tx = false;
+        struct db *db = pg->req->db;
+        int r;
+
+        r = db_command(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        if (r < 0)
+                return r;
+        r = stream_families(pg, STMT_METRICS_JOBS, params, job_fams, ARRAY_SIZE(job_fams),
+                            job_labels, ARRAY_SIZE(job_labels));
+        if (r == 0)
+                r = stream_families(pg, STMT_METRICS_GPUS, params, gpu_fams, ARRAY_SIZE(gpu_fams),
+                                    gpu_labels, ARRAY_SIZE(gpu_labels));
+        if (r == 0)
+                r = db_exec(db, STMT_METRICS_NODES, node_params, &nodes, NULL);
+        if (r == 0)
+                r = db_slurm_metrics_nodes(db, 900, &slurm_nodes);
+        if (r == 0)
+                r = db_exec(db, STMT_METRICS_STATES, NULL, &states, NULL);
+        if (r == 0)
+                r = db_command(db, "COMMIT");
+        else if (db_command(db, "ROLLBACK") < 0)
+                log_kv(LOG_LVL_WARNING, "rollback failed, ignoring", NULL);
+        if (r == 0)
+                r = render_nodes(pg, nodes);
+        if (r == 0) {
+                db_slurm_metrics_render(&pg->sb, slurm_nodes);
+                r = page_maybe_flush(pg);
+        }
+        if (r == 0)
+                render_states(&pg->sb, states);
+        db_res_free(nodes);
+        db_res_free(slurm_nodes);
+        db_res_free(states);
+        return r;
+}
+
+void api_metrics(struct http_req *req, const char *id)
+{
+        struct page pg = { .req = req };
+        struct timespec t0, t1;
+        char grace[32];
         int r;
 
         (void)id;
         (void)clock_gettime(CLOCK_MONOTONIC, &t0);
-        strbuf_init(&sb, METRICS_MAX_BYTES);
+        strbuf_init(&pg.sb, METRICS_MAX_BYTES);
         (void)snprintf(grace, sizeof(grace), "%lld", (long long)req->cfg->metrics_grace_seconds);
 
-        r = db_command(req->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        r = query_all(&pg, grace);
         if (r < 0)
                 goto fail;
-        in_tx = true;
-        r = db_exec(req->db, STMT_METRICS_JOBS, params, &jobs, NULL);
-        if (r == 0)
-                r = db_exec(req->db, STMT_METRICS_GPUS, params, &gpus, NULL);
-        if (r == 0)
-                r = db_exec(req->db, STMT_METRICS_NODES, node_params, &nodes, NULL);
-        if (r == 0)
-                r = db_slurm_metrics_nodes(req->db, 900, &slurm_nodes);
-        if (r == 0)
-                r = db_exec(req->db, STMT_METRICS_STATES, NULL, &states, NULL);
-        if (r == 0)
-                r = db_exec(req->db, STMT_METRICS_JOB_COUNTERS, params, &counters, NULL);
-        if (r < 0)
-                goto fail;
-        r = db_command(req->db, "COMMIT");
-        in_tx = false;
-        if (r < 0)
-                goto fail;
-
-        render_jobs(&sb, jobs);
-        render_counters(&sb, counters);
-        render_gpus(&sb, gpus);
-        render_nodes(&sb, nodes);
-        db_slurm_metrics_render(&sb, slurm_nodes);
-        render_states(&sb, states);
-        http_stats_render(&sb, route_names(), route_count());
-        family(&sb, "hjo_build_info", "gauge", "hjo version; always 1.");
-        strbuf_addf(&sb, "hjo_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+        http_stats_render(&pg.sb, route_names(), route_count());
+        family(&pg.sb, "hjo_build_info", "gauge", "hjo version; always 1.");
+        strbuf_addf(&pg.sb, "hjo_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
         (void)clock_gettime(CLOCK_MONOTONIC, &t1);
-        family(&sb, "hjo_scrape_duration_seconds", "gauge",
+        family(&pg.sb, "hjo_scrape_duration_seconds", "gauge",
                "Time this worker spent querying and rendering this page.");
-        strbuf_addf(&sb, "hjo_scrape_duration_seconds %.6f\n",
+        strbuf_addf(&pg.sb, "hjo_scrape_duration_seconds %.6f\n",
                     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-        if (strbuf_failed(&sb)) {
+        if (strbuf_failed(&pg.sb)) {
                 r = -E2BIG;
                 goto fail;
         }
-        http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", sb.buf, sb.len, NULL);
+        if (!pg.started) {
+                /* the whole page fitted: one answer with its length */
+                http_reply(req, 200, METRICS_CTYPE, pg.sb.buf ? pg.sb.buf : "", pg.sb.len, NULL);
+                goto out;
+        }
+        r = page_flush(&pg);
+        if (r < 0)
+                goto fail;
         goto out;
 fail:
-        if (in_tx && db_command(req->db, "ROLLBACK") < 0)
-                log_kv(LOG_LVL_WARNING, "rollback failed, ignoring", NULL);
-        (void)log_errno(LOG_LVL_ERR, r, "metrics scrape failed", "req_id", req->corr_id, NULL);
-        http_error_errno(req, r == -E2BIG ? -EIO : r, NULL, NULL);
+        if (pg.io_err) {
+                (void)log_errno(LOG_LVL_WARNING, r, "metrics client went away mid-page", "req_id",
+                                req->corr_id, NULL);
+                goto out;
+        }
+        if (!pg.started) {
+                (void)log_errno(LOG_LVL_ERR, r, "metrics scrape failed", "req_id", req->corr_id,
+                                NULL);
+                http_error_errno(req, r == -E2BIG || r == -EPROTO ? -EIO : r, NULL, NULL);
+                goto out;
+        }
+        (void)log_errno(LOG_LVL_ERR, r, "metrics scrape failed after the page started", "req_id",
+                        req->corr_id, NULL);
+        /* What was formatted but not written is dropped; the page ends on a fresh line with a
+           sample line that no exposition-format parser accepts (no value), so the scrape fails
+           as a whole. */
+        strbuf_reset(&pg.sb);
+        strbuf_addf(&pg.sb,
+                    "\n# hjo: this page is incomplete: the scrape failed after it started "
+                    "(req_id %s, see the hjo-api log)\nhjo_scrape_incomplete\n",
+                    req->corr_id);
+        (void)page_flush(&pg);
 out:
-        db_res_free(jobs);
-        db_res_free(gpus);
-        db_res_free(nodes);
-        db_res_free(slurm_nodes);
-        db_res_free(states);
-        db_res_free(counters);
-        strbuf_clear(&sb);
+        strbuf_clear(&pg.sb);
 }

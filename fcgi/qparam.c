@@ -61,6 +61,7 @@ static int set_value(const struct qparam *p, const char *v, size_t vlen, struct 
                      const char **reterr_msg)
 {
         int64_t i;
+        double d;
         int r;
 
         switch (p->type) {
@@ -93,6 +94,16 @@ static int set_value(const struct qparam *p, const char *v, size_t vlen, struct 
                         *reterr_msg = "must be a host name";
                         return -EINVAL;
                 }
+                break;
+        case QP_NUM:
+                r = num_parse_double(v, vlen, &d);
+                if (r == 0 && (d < (double)p->min || d > (double)p->max))
+                        r = -ERANGE;
+                if (r < 0) {
+                        *reterr_msg = r == -ERANGE ? "is out of range" : "must be a number";
+                        return -EINVAL;
+                }
+                out->d = d;
                 break;
         case QP_TIME:
                 if (rfc3339_parse(v, vlen, &i) < 0) {

@@ -20,12 +20,13 @@ enum qp_type {
         QP_NAME, /* free text name (valid_name) up to QP_STR_MAX bytes -> s */
         QP_HOST, /* host name (valid_hostname) -> s */
         QP_TIME, /* RFC 3339 -> i (microseconds since the epoch) */
+        QP_NUM,  /* decimal number (num_parse_double) in [min, max] -> d */
 };
 
 struct qparam {
         const char *name;
         enum qp_type type;
-        int64_t min, max;         /* QP_INT bounds */
+        int64_t min, max;         /* QP_INT and QP_NUM bounds */
         int64_t def;              /* QP_INT default when absent (set stays false) */
         const char *const *names; /* QP_ENUM: NULL-terminated */
 };
@@ -33,6 +34,7 @@ struct qparam {
 struct qval {
         bool set;
         int64_t i;
+        double d; /* QP_NUM */
         char s[QP_STR_MAX + 1];
 };
 

@@ -15,18 +15,18 @@
 
 /* clang-format off */
 static const struct route routes[] = {
-        { "GET",    "/v1/health",              api_health,        NEED_PUBLIC },
-        { "POST",   "/v1/events/job-started",  api_job_started,   NEED_INGEST },
-        { "POST",   "/v1/events/job-finished", api_job_finished,  NEED_INGEST },
-        { "GET",    "/v1/jobs",                api_jobs_list,     NEED_READ },
-        { "POST",   "/v1/jobs",                api_job_create,    NEED_ADMIN },
-        { "GET",    "/v1/jobs/{id}",           api_job_get,       NEED_READ },
-        { "PATCH",  "/v1/jobs/{id}",           api_job_patch,     NEED_ADMIN },
-        { "DELETE", "/v1/jobs/{id}",           api_job_delete,    NEED_ADMIN },
-        { "GET",    "/v1/jobs/{id}/metrics",   api_samples_list,  NEED_READ },
-        { "POST",   "/v1/jobs/{id}/metrics",   api_sample_add,    NEED_INGEST },
-        { "POST",   "/v1/samples",             api_samples_post,  NEED_INGEST },
-        { "GET",    "/metrics",                api_metrics,       NEED_METRICS },
+        { "GET",    "/v1/health",              api_health,        NEED_PUBLIC,  ON_PRIMARY },
+        { "POST",   "/v1/events/job-started",  api_job_started,   NEED_INGEST,  ON_PRIMARY },
+        { "POST",   "/v1/events/job-finished", api_job_finished,  NEED_INGEST,  ON_PRIMARY },
+        { "GET",    "/v1/jobs",                api_jobs_list,     NEED_READ,    ON_REPLICA },
+        { "POST",   "/v1/jobs",                api_job_create,    NEED_ADMIN,   ON_PRIMARY },
+        { "GET",    "/v1/jobs/{id}",           api_job_get,       NEED_READ,    ON_REPLICA },
+        { "PATCH",  "/v1/jobs/{id}",           api_job_patch,     NEED_ADMIN,   ON_PRIMARY },
+        { "DELETE", "/v1/jobs/{id}",           api_job_delete,    NEED_ADMIN,   ON_PRIMARY },
+        { "GET",    "/v1/jobs/{id}/metrics",   api_samples_list,  NEED_READ,    ON_REPLICA },
+        { "POST",   "/v1/jobs/{id}/metrics",   api_sample_add,    NEED_INGEST,  ON_PRIMARY },
+        { "POST",   "/v1/samples",             api_samples_post,  NEED_INGEST,  ON_PRIMARY },
+        { "GET",    "/metrics",                api_metrics,       NEED_METRICS, ON_REPLICA },
 };
 /* clang-format on */
 
@@ -95,6 +95,10 @@ void route_dispatch(struct http_req *req)
                                            NULL);
                                 return;
                         }
+                        /* Credentials were checked on the primary (token lookups write
+                           last_used_at); a read route's statements go to the replica. */
+                        if (routes[i].db == ON_REPLICA && req->db_read)
+                                req->db = req->db_read;
                         routes[i].handler(req, strstr(routes[i].pattern, "{id}") ? id : NULL);
                         return;
                 }

@@ -10,11 +10,18 @@
 
 struct http_req;
 
+/* Which database connection a route's handler gets (docs/scale-out.md). */
+enum route_db {
+        ON_PRIMARY = 0, /* writes, and anything that must see the latest commit */
+        ON_REPLICA,     /* reads that may lag by the replica's replay delay */
+};
+
 struct route {
         const char *method;
         const char *pattern; /* segments; "{id}" captures one non-empty segment */
         api_handler_fn handler;
         enum auth_need need; /* who may call it (fcgi/auth.h); unset = admin only */
+        enum route_db db;    /* unset = the primary */
 };
 
 /* The route patterns, for request counters ("/v1/jobs/{id}", ...). */

@@ -138,7 +138,10 @@ static void job_elem(struct strbuf *sb, const struct batch_job *j, enum jcol c)
                         strbuf_adds(sb, "NULL");
                 break;
         case J_CPU:
-                strbuf_addf(sb, "%.3f", j->cpu_pct);
+                if (j->has_cpu)
+                        strbuf_addf(sb, "%.3f", j->cpu_pct);
+                else
+                        strbuf_adds(sb, "NULL");
                 break;
         case J_MEM:
                 strbuf_addf(sb, "%llu", (unsigned long long)j->mem_bytes);
@@ -365,7 +368,8 @@ static json_object *job_json(const struct batch_job *j)
         r |= add(o, "job_id", json_object_new_string(j->job_id));
         if (j->node[0])
                 r |= add(o, "node", json_object_new_string(j->node));
-        r |= add(o, "cpu_usage", json_object_new_double(j->cpu_pct));
+        if (j->has_cpu)
+                r |= add(o, "cpu_usage", json_object_new_double(j->cpu_pct));
         r |= add(o, "memory_usage_bytes",
                  json_object_new_int64(j->mem_bytes > (uint64_t)INT64_MAX ? INT64_MAX
                                                                           : (int64_t)j->mem_bytes));

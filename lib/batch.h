@@ -20,6 +20,7 @@
 struct batch_job {
         char job_id[272];
         char node[128]; /* "" = the batch's node */
+        bool has_cpu; /* false: no CPU figures (cgroup v1 without cpuacct): cpu_usage NULL */
         double cpu_pct;
         uint64_t mem_bytes;
         bool has_gpu;

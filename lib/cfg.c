@@ -64,6 +64,7 @@ static bool check_prefix(const char *v);
 static bool check_gpu(const char *v);
 static bool check_sink(const char *v);
 static bool check_auth(const char *v);
+static bool check_listen(const char *v);
 
 #define F(f) offsetof(struct cfg, f)
 
@@ -146,6 +147,16 @@ static const struct cfg_key cfg_keys[] = {
           "an integer from 100 to 600000", 0 },
         { "collector_slow_every", "HJO_COLLECTOR_SLOW_EVERY", CFG_INT, F(collector_slow_every),
           "6", 1, 1000, NULL, "an integer from 1 to 1000", 0 },
+        { "database_read_url", "DATABASE_READ_URL", CFG_STR, F(database_read_url), "", 0, 0,
+          check_url, "a libpq URI or key=value string without control characters", CFG_SECRET },
+        { "listen", "HJO_LISTEN", CFG_STR, F(listen), "", 0, 0, check_listen,
+          "empty or HOST:PORT ([ADDR]:PORT for IPv6), port 1-65535", 0 },
+        { "partition_ahead_days", "HJO_PARTITION_AHEAD_DAYS", CFG_INT, F(partition_ahead_days),
+          "7", 1, 366, NULL, "an integer from 1 to 366", 0 },
+        { "rollup_1m_retention_days", "HJO_ROLLUP_1M_RETENTION_DAYS", CFG_INT,
+          F(rollup_1m_retention_days), "90", 1, 36500, NULL, "an integer from 1 to 36500", 0 },
+        { "rollup_1h_retention_days", "HJO_ROLLUP_1H_RETENTION_DAYS", CFG_INT,
+          F(rollup_1h_retention_days), "730", 1, 36500, NULL, "an integer from 1 to 36500", 0 },
 };
 /* clang-format on */
 
@@ -201,6 +212,27 @@ static bool check_socket(const char *v)
         size_t n = strlen(v);
 
         return n <= CFG_SUN_PATH && valid_text(v, n);
+}
+
+/* "" or HOST:PORT, HOST a name or IPv4 address, or [IPv6]:PORT; fcgi/main.c resolves it. */
+static bool check_listen(const char *v)
+{
+        const char *colon = strrchr(v, ':');
+        size_t hl;
+        int64_t port;
+
+        if (*v == '\0')
+                return true;
+        if (!colon || num_parse_i64(colon + 1, strlen(colon + 1), 1, 65535, &port) < 0)
+                return false;
+        hl = (size_t)(colon - v);
+        if (hl >= 2 && v[0] == '[' && v[hl - 1] == ']') {
+                for (size_t i = 1; i + 1 < hl; i++)
+                        if (!strchr("0123456789abcdefABCDEF:.", v[i]))
+                                return false;
+                return hl > 2;
+        }
+        return valid_hostname(v, hl);
 }
 
 static bool check_log_level(const char *v)

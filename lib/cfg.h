@@ -53,6 +53,13 @@ struct cfg {
         char *cluster_name;            /* HJO_CLUSTER_NAME: "" = taken from Slurm's jobs */
         int64_t collector_api_timeout_ms; /* HJO_COLLECTOR_API_TIMEOUT_MS: 100..600000 (10000) */
         int64_t collector_slow_every;  /* HJO_COLLECTOR_SLOW_EVERY: slow files every K cycles (6) */
+        /* scale-out (issue 6) */
+        char *database_read_url;       /* DATABASE_READ_URL: streaming replica for reads ("" = none); secret */
+        char *listen;                  /* HJO_LISTEN: FastCGI TCP HOST:PORT ("" = HJO_SOCKET / fd 0) */
+        /* storage: partitions and rollups (issue 6, hjo-admin maintain) */
+        int64_t partition_ahead_days;     /* HJO_PARTITION_AHEAD_DAYS: 1..366 (default 7) */
+        int64_t rollup_1m_retention_days; /* HJO_ROLLUP_1M_RETENTION_DAYS: 1..36500 (90) */
+        int64_t rollup_1h_retention_days; /* HJO_ROLLUP_1H_RETENTION_DAYS: 1..36500 (730) */
 };
 
 /*

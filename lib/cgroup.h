@@ -106,6 +106,13 @@ MUST_CHECK int cg_read_file(int dirfd, const char *name, char *buf, size_t cap, 
 MUST_CHECK int cg_read_v2(int dirfd, unsigned flags, struct cg_stats *ret);
 
 /*
+ * cgroup v2, the cheap cycle: cpu.stat, memory.current, memory.peak, memory.swap.current,
+ * memory.events and pids.current only (what changes every interval); same answers as
+ * cg_read_v2().
+ */
+MUST_CHECK int cg_read_v2_fast(int dirfd, struct cg_stats *ret);
+
+/*
  * cgroup v1: the job's directories in the cpuacct, memory, pids and cpuset hierarchies (each
  * -1 when that controller is not mounted).  cpuacct.stat ticks are converted with clk_tck.
  */

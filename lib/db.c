@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,10 +102,11 @@ static int db_check(PGconn *conn, PGresult *res, struct db_res **ret, struct db_
         return r;
 }
 
-int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms, struct db **ret)
+static int open_with(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
+                     bool read_only, struct db **ret)
 {
         struct db *db = NULL;
-        char timeout_opt[64];
+        char timeout_opt[112];
         const char *keys[] = { "dbname", "application_name", "options", "connect_timeout", NULL };
         const char *vals[] = { dsn, app_name, timeout_opt, "5", NULL };
         int n, r;
@@ -112,8 +114,9 @@ int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
         /* jit=off: hjo's statements are short; JIT compilation alone took 256 of 422 ms of a
            10,000-job /metrics scrape (bench/run.sh), against 93 ms without it. */
         n = snprintf(timeout_opt, sizeof(timeout_opt),
-                     "-c statement_timeout=%lld -c TimeZone=UTC -c jit=off",
-                     (long long)statement_timeout_ms);
+                     "-c statement_timeout=%lld -c TimeZone=UTC -c jit=off%s",
+                     (long long)statement_timeout_ms,
+                     read_only ? " -c default_transaction_read_only=on" : "");
         if (n < 0 || (size_t)n >= sizeof(timeout_opt))
                 return -EINVAL;
         db = calloc(1, sizeof(*db));
@@ -136,6 +139,39 @@ int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
 out:
         db_close(db);
         return r;
+}
+
+int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms, struct db **ret)
+{
+        return open_with(dsn, app_name, statement_timeout_ms, false, ret);
+}
+
+int db_open_read(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
+                 struct db **ret)
+{
+        return open_with(dsn, app_name, statement_timeout_ms, true, ret);
+}
+
+bool db_idle_ok(struct db *db)
+{
+        if (!db || !db->conn || PQstatus(db->conn) != CONNECTION_OK ||
+            PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+                return false;
+        /* Between statements the server has nothing to say: what is readable is its goodbye (a
+           FATAL on shutdown, then EOF), a reset, or TLS housekeeping (session tickets), which
+           PQconsumeInput absorbs.  Reading twice is enough to see the EOF after a FATAL. */
+        for (int i = 0; i < 3; i++) {
+                struct pollfd p = { .events = POLLIN | POLLRDHUP };
+
+                p.fd = PQsocket(db->conn); /* lint-ok: libpq's own fd, nothing opened */
+                if (p.fd < 0)
+                        return false;
+                if (poll(&p, 1, 0) == 0)
+                        return true;
+                if (!PQconsumeInput(db->conn) || PQstatus(db->conn) != CONNECTION_OK)
+                        return false;
+        }
+        return false;
 }
 
 void db_close(struct db *db)
@@ -299,4 +335,56 @@ int db_exec_text(struct db *db, const char *sql, int n_params, const char *const
 unsigned db_generation(const struct db *db)
 {
         return db ? db->generation : 0;
+}
+
+/*
+ * Single-row mode (libpq "Retrieving Query Results Row-by-Row"): each row comes as its own
+ * PGRES_SINGLE_TUPLE result as soon as libpq has read it, and the server blocks on the socket
+ * while we are busy, so neither side holds the whole result.  The last result is a
+ * zero-row PGRES_TUPLES_OK, or an error (then the rows before it were a prefix).
+ */
+int db_stream(struct db *db, enum db_stmt id, const char *const *params, db_row_fn fn, void *ctx,
+              struct db_err *err)
+{
+        const struct db_stmt_def *def = db_stmt_get(id);
+        PGresult *res;
+        int r, cb = 0;
+
+        if (!db)
+                return -ENOTCONN;
+        r = prepare(db, id, err);
+        if (r < 0)
+                return r;
+        if (!PQsendQueryPrepared(db->conn, def->name, def->n_params, params, NULL, NULL, 0))
+                return PQstatus(db->conn) == CONNECTION_BAD ? -ENOTCONN : -EIO;
+        if (!PQsetSingleRowMode(db->conn))
+                r = -EIO; /* cannot happen right after a successful send; drain below */
+        while ((res = PQgetResult(db->conn)) != NULL) {
+                if (PQresultStatus(res) == PGRES_SINGLE_TUPLE && r == 0 && cb == 0) {
+                        struct db_res row = { .res = res };
+
+                        cb = fn(ctx, &row);
+                        if (cb < 0) {
+                                /* Stop the server's work; the rows already in flight and
+                                   the cancel's error are drained by this loop. */
+                                PGcancel *c = PQgetCancel(db->conn);
+                                char buf[256];
+
+                                if (c) {
+                                        (void)PQcancel(c, buf, sizeof(buf));
+                                        PQfreeCancel(c);
+                                }
+                        }
+                        PQclear(res);
+                } else if (PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
+                        PQclear(res);
+                } else if (r == 0 && cb == 0) {
+                        r = db_check(db->conn, res, NULL, err);
+                } else {
+                        PQclear(res);
+                }
+        }
+        if (cb < 0)
+                return cb;
+        return r;
 }

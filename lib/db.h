@@ -30,7 +30,19 @@ struct db_err {
  */
 MUST_CHECK int db_open(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
                        struct db **ret);
+/* Same, for a read-only session (default_transaction_read_only=on): a connection to a streaming
+   replica (DATABASE_READ_URL), which refuses writes anyway, or to any server that must not be
+   written through it. */
+MUST_CHECK int db_open_read(const char *dsn, const char *app_name, int64_t statement_timeout_ms,
+                            struct db **ret);
 void db_close(struct db *db); /* NULL-safe */
+/*
+ * Between statements: true when the connection is open, idle, and the server has sent nothing
+ * since (no round trip: one non-blocking poll of the socket).  False after the server closed it
+ * (shutdown, crash, restart, idle kill) or when db is NULL.  A peer that vanished without a
+ * word (network partition) still looks alive until a statement times out.
+ */
+bool db_idle_ok(struct db *db);
 
 /*
  * db may be NULL (no connection yet): -ENOTCONN.
@@ -73,3 +85,20 @@ void db_res_free(struct db_res *r); /* NULL-safe */
 
 /* The connection's server version (e.g. 150020), 0 when unknown. */
 int db_server_version(const struct db *db);
+
+/*
+ * One row of a streamed result: row is a one-row result (use row 0 with db_res_value() and
+ * friends), borrowed for the duration of the call.  Return 0 to go on, or a negative errno to
+ * stop the statement (db_stream() then cancels it and returns that errno).
+ */
+typedef int (*db_row_fn)(void *ctx, const struct db_res *row);
+/*
+ * Runs prepared statement `id` like db_exec(), but hands the rows to fn one at a time as they
+ * arrive (libpq single-row mode), so memory does not grow with the number of rows.
+ * 0 when every row was delivered; fn's errno when fn stopped it; otherwise db_exec()'s errors,
+ * which may come after some rows were delivered (a failure mid-result).  No reconnect: within
+ * a transaction a retry could not see the same snapshot; the next statement reconnects.
+ * After a non-zero return inside a transaction, the caller rolls it back.
+ */
+MUST_CHECK int db_stream(struct db *db, enum db_stmt id, const char *const *params, db_row_fn fn,
+                         void *ctx, struct db_err *err);

@@ -11,31 +11,62 @@
 #include "compiler.h"
 #include "db_slurm.h"
 
-/* /metrics: one row per (job, node) of every running job and every job that ended within the
-   grace period ($1 seconds), with the latest sample of that node (NULLs when none yet). */
+/*
+ * /metrics per-job series, streamed (fcgi/metrics.c): the (job, node) pairs of every running
+ * job and every job that ended within the grace period ($1 seconds), with the latest sample of
+ * that node (metric_latest, sql/0050: one index lookup, where "ORDER BY ts DESC LIMIT 1" on the
+ * partitioned metric_samples probes every partition), unpivoted into one row per series:
+ * (family, job_id, user, node, value as text).
+ * The rows come grouped by family (0 runtime, 1 cpu, 2 memory, 3 gpu, 4 cpu seconds, 5 memory
+ * peak, 6 OOM kills; absent values give no row) and, within a family, ordered by job and node:
+ * the CTE is computed once, in that order, and each UNION ALL branch scans it in turn.  The
+ * exposition format wants each family's lines together, and this way the worker can write
+ * them as they come without holding the page.  fcgi/metrics.c checks the family order.
+ */
 static const char SQL_METRICS_JOBS[] =
-        "SELECT j.id, coalesce(j.user_name, ''), n.node,"
-        " CASE WHEN j.end_time IS NOT NULL THEN j.runtime_seconds"
-        "      ELSE greatest(0, extract(epoch FROM now() - j.start_time))::double precision END,"
-        " s.cpu_usage, s.memory_usage_bytes, s.gpu_usage"
+        "WITH s AS MATERIALIZED ("
+        " SELECT j.id, coalesce(j.user_name, '') AS u, n.node,"
+        "  CASE WHEN j.end_time IS NOT NULL THEN j.runtime_seconds"
+        "       ELSE greatest(0, extract(epoch FROM now() - j.start_time))::double precision END"
+        "   AS runtime,"
+        "  m.cpu_usage, m.memory_usage_bytes, m.gpu_usage, m.cpu_seconds, m.memory_peak_bytes,"
+        "  m.oom_kills"
         " FROM jobs j"
         " CROSS JOIN LATERAL unnest(j.nodes) AS n(node)"
-        " LEFT JOIN LATERAL (SELECT m.cpu_usage, m.memory_usage_bytes, m.gpu_usage"
-        "                    FROM metric_samples m WHERE m.job_id = j.id AND m.node = n.node"
-        "                    ORDER BY m.ts DESC LIMIT 1) s ON true"
+        " LEFT JOIN metric_latest m ON m.job_id = j.id AND m.node = n.node"
         " WHERE (j.state IN ('pending', 'running') AND j.start_time IS NOT NULL)"
         "    OR (j.end_time > now() - make_interval(secs => $1::int) AND j.start_time IS NOT NULL)"
-        " ORDER BY j.id, n.node";
+        " ORDER BY j.id, n.node)"
+        " SELECT 0 AS f, id, u, node, runtime::text FROM s WHERE runtime IS NOT NULL"
+        " UNION ALL SELECT 1, id, u, node, cpu_usage::text FROM s WHERE cpu_usage IS NOT NULL"
+        " UNION ALL SELECT 2, id, u, node, memory_usage_bytes::text FROM s"
+        "  WHERE memory_usage_bytes IS NOT NULL"
+        " UNION ALL SELECT 3, id, u, node, gpu_usage::text FROM s WHERE gpu_usage IS NOT NULL"
+        " UNION ALL SELECT 4, id, u, node, cpu_seconds::text FROM s WHERE cpu_seconds IS NOT NULL"
+        " UNION ALL SELECT 5, id, u, node, memory_peak_bytes::text FROM s"
+        "  WHERE memory_peak_bytes IS NOT NULL"
+        " UNION ALL SELECT 6, id, u, node, oom_kills::text FROM s WHERE oom_kills IS NOT NULL";
 
-/* /metrics: the latest sample of each GPU of the same set of jobs. */
+/* /metrics per-GPU series, streamed the same way: the latest sample of each GPU of the same
+   set of jobs, one row per series (family 0 utilization, 1 memory used, 2 power,
+   3 temperature; job_id, node, gpu_vendor, gpu_id, value as text). */
 static const char SQL_METRICS_GPUS[] =
-        "SELECT DISTINCT ON (g.job_id, g.node, g.gpu_id)"
-        " g.job_id, g.node, g.gpu_vendor, g.gpu_id, g.utilization_percent, g.memory_used_bytes,"
-        " g.power_watts, g.temperature_celsius"
+        "WITH g AS MATERIALIZED ("
+        " SELECT DISTINCT ON (g.job_id, g.node, g.gpu_id)"
+        "  g.job_id, g.node, g.gpu_vendor, g.gpu_id, g.utilization_percent, g.memory_used_bytes,"
+        "  g.power_watts, g.temperature_celsius"
         " FROM gpu_samples g JOIN jobs j ON j.id = g.job_id"
         " WHERE j.state IN ('pending', 'running')"
         "    OR j.end_time > now() - make_interval(secs => $1::int)"
-        " ORDER BY g.job_id, g.node, g.gpu_id, g.ts DESC";
+        " ORDER BY g.job_id, g.node, g.gpu_id, g.ts DESC)"
+        " SELECT 0 AS f, job_id, node, gpu_vendor, gpu_id, utilization_percent::text FROM g"
+        "  WHERE utilization_percent IS NOT NULL"
+        " UNION ALL SELECT 1, job_id, node, gpu_vendor, gpu_id, memory_used_bytes::text FROM g"
+        "  WHERE memory_used_bytes IS NOT NULL"
+        " UNION ALL SELECT 2, job_id, node, gpu_vendor, gpu_id, power_watts::text FROM g"
+        "  WHERE power_watts IS NOT NULL"
+        " UNION ALL SELECT 3, job_id, node, gpu_vendor, gpu_id, temperature_celsius::text FROM g"
+        "  WHERE temperature_celsius IS NOT NULL";
 
 /* /metrics node series: db_slurm_sql_metrics_nodes_fallback in lib/db_slurm.c (the node's own
    collector sample first, then Slurm's view of the node). */
@@ -57,20 +88,6 @@ static const char SQL_INGEST_BATCH[] =
         " $28::bigint[], $29::float8[], $30::float8[],"
         " $31::float8, $32::bigint, $33::bigint, $34::int, $35::jsonb, $36::boolean)";
 
-/* /metrics: the collector's counters of the same (job, node) set as SQL_METRICS_JOBS, from
-   the latest sample that has them (NULLs when none). */
-static const char SQL_METRICS_JOB_COUNTERS[] =
-        "SELECT j.id, coalesce(j.user_name, ''), n.node, s.cpu_seconds, s.memory_peak_bytes,"
-        " s.oom_kills"
-        " FROM jobs j"
-        " CROSS JOIN LATERAL unnest(j.nodes) AS n(node)"
-        " JOIN LATERAL (SELECT m.cpu_seconds, m.memory_peak_bytes, m.oom_kills"
-        "               FROM metric_samples m WHERE m.job_id = j.id AND m.node = n.node"
-        "               ORDER BY m.ts DESC LIMIT 1) s ON true"
-        " WHERE (j.state IN ('pending', 'running') AND j.start_time IS NOT NULL)"
-        "    OR (j.end_time > now() - make_interval(secs => $1::int) AND j.start_time IS NOT NULL)"
-        " ORDER BY j.id, n.node";
-
 /* clang-format off */
 static const struct db_stmt_def stmts[STMT__MAX] = {
         [STMT_PING] = { "ping", "SELECT 1", 0 },
@@ -82,7 +99,8 @@ static const struct db_stmt_def stmts[STMT__MAX] = {
                 " $4::int, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13)", 13 },
         [STMT_JOBS_LIST] = { "jobs_list",
                 "SELECT hjo_jobs_list($1, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz,"
-                " $8::int, $9::int)", 9 },
+                " $8::int, $9::int, $10, $11::float8, $12::float8, $13::float8, $14::float8,"
+                " $15::float8, $16::float8, $17::float8, $18::float8, $19)", 19 },
         [STMT_JOB_GET] = { "job_get", "SELECT hjo_job_get($1)", 1 },
         [STMT_JOB_CREATE] = { "job_create",
                 "SELECT hjo_job_create($1, $2, $3::text[], $4, $5::timestamptz, $6, $7, $8::int,"
@@ -94,14 +112,14 @@ static const struct db_stmt_def stmts[STMT__MAX] = {
                 "SELECT stored, node, ts FROM hjo_add_sample($1, $2, $3::timestamptz, $4::float8,"
                 " $5::bigint, $6::float8)", 6 },
         [STMT_SAMPLES_LIST] = { "samples_list",
-                "SELECT hjo_samples_list($1, $2::timestamptz, $3::timestamptz, $4, $5::int)", 5 },
+                "SELECT hjo_samples_list($1, $2::timestamptz, $3::timestamptz, $4, $5::int, $6)",
+                6 },
         [STMT_METRICS_JOBS] = { "metrics_jobs", SQL_METRICS_JOBS, 1 },
         [STMT_METRICS_GPUS] = { "metrics_gpus", SQL_METRICS_GPUS, 1 },
         [STMT_METRICS_NODES] = { "metrics_nodes", db_slurm_sql_metrics_nodes_fallback, 1 },
         [STMT_METRICS_STATES] = { "metrics_states", SQL_METRICS_STATES, 0 },
         [STMT_SEED_DEMO] = { "seed_demo", "SELECT hjo_seed_demo()", 0 },
         [STMT_INGEST_BATCH] = { "ingest_batch", SQL_INGEST_BATCH, 36 },
-        [STMT_METRICS_JOB_COUNTERS] = { "metrics_job_counters", SQL_METRICS_JOB_COUNTERS, 1 },
 };
 /* clang-format on */
 

@@ -22,7 +22,6 @@ enum db_stmt {
         STMT_METRICS_STATES,
         STMT_SEED_DEMO,
         STMT_INGEST_BATCH,         /* collectord / POST /v1/samples: hjo_ingest_batch() */
-        STMT_METRICS_JOB_COUNTERS, /* /metrics: cpu seconds, memory peak, OOM kills */
         STMT__MAX,
 };
 

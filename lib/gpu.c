@@ -1,7 +1,10 @@
 /*
  * lib/gpu.c: nvidia-smi CSV and rocm-smi JSON.  nvidia-smi's query output is documented in
  * `nvidia-smi --help-query-gpu`: with "nounits" memory is MiB, power W, temperature C;
- * unavailable values print as "[N/A]" or "[Not Supported]" (old drivers: "N/A").  rocm-smi
+ * unavailable values print as "[N/A]" or "[Not Supported]" (old drivers: "N/A").  Columns are
+ * mapped by field name (the query list, or the header of --format=csv), so the same line code
+ * reads collectord's fixed query and the real captures of other queries the tests replay
+ * (tests/collectord/fixtures/README.md); without "nounits" values end in " %", " MiB", " W".  rocm-smi
  * (rocm_smi_lib, python frontend) prints {"card0": {"GPU use (%)": "0", …}} with every value
  * a string; the power key changed between releases ("Average Graphics Package Power (W)",
  * "Current Socket Graphics Package Power (W)").  json-c is used directly here with the same
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "compiler.h"
 #include "num.h"
 
 #define GPU_JSON_MAX (1024 * 1024)
@@ -63,59 +67,169 @@ static int copy_text(char *dst, size_t size, const char *s, size_t n)
         return 0;
 }
 
-/* One CSV line [s, e) into d. */
-static int nvsmi_line(const char *s, const char *e, struct gpu_dev *d)
+/*
+ * The --query-gpu fields this parser understands (nvidia-smi --help-query-gpu names; a header
+ * line prints the canonical name, the query may use the alias), and the unit nvidia-smi
+ * appends to their values without "nounits" (and names in brackets in the header).  Any other
+ * field is a column that is skipped.
+ */
+enum nv_col { NV_SKIP, NV_INDEX, NV_UUID, NV_NAME, NV_UTIL, NV_MEM_USED, NV_MEM_TOTAL,
+              NV_POWER, NV_TEMP };
+
+/* clang-format off */
+static const struct {
+        const char *name;
+        enum nv_col col;
+        const char *unit; /* "" = none */
+} nv_fields[] = {
+        { "index",           NV_INDEX,     "" },
+        { "uuid",            NV_UUID,      "" },
+        { "gpu_uuid",        NV_UUID,      "" },
+        { "name",            NV_NAME,      "" },
+        { "gpu_name",        NV_NAME,      "" },
+        { "utilization.gpu", NV_UTIL,      "%" },
+        { "memory.used",     NV_MEM_USED,  "MiB" },
+        { "memory.total",    NV_MEM_TOTAL, "MiB" },
+        { "power.draw",      NV_POWER,     "W" },
+        { "temperature.gpu", NV_TEMP,      "" },
+};
+/* clang-format on */
+
+#define NV_MAX_COLS 64
+
+struct nv_map {
+        enum nv_col col[NV_MAX_COLS];
+        const char *unit[NV_MAX_COLS];
+        size_t n;
+        bool has_index;
+        bool units; /* values may carry their unit (no "nounits") */
+};
+
+/* Splits [s, e) at commas into trimmed cells; -EBADMSG over max cells. */
+static int split_cells(const char *s, const char *e, const char *cell[][2], size_t max,
+                       size_t *ret_n)
 {
-        const char *col[8][2];
-        size_t ncol = 0;
         const char *p = s;
-        uint64_t idx;
-        double mib;
-        bool has;
+        size_t n = 0;
 
         for (;;) {
                 const char *c = memchr(p, ',', (size_t)(e - p));
                 const char *ce = c ? c : e;
 
-                if (ncol == 8)
+                if (n == max)
                         return -EBADMSG; /* more columns than asked for */
-                col[ncol][0] = p;
-                col[ncol][1] = ce;
-                trim(&col[ncol][0], &col[ncol][1]);
-                ncol++;
+                cell[n][0] = p;
+                cell[n][1] = ce;
+                trim(&cell[n][0], &cell[n][1]);
+                n++;
                 if (!c)
                         break;
                 p = c + 1;
         }
-        if (ncol != 8)
+        *ret_n = n;
+        return 0;
+}
+
+/* Adds the column named [s, e) (a query field, or a header cell "memory.used [MiB]"). */
+static int map_add(struct nv_map *m, const char *s, const char *e)
+{
+        const char *br = memchr(s, '[', (size_t)(e - s));
+        size_t n;
+
+        if (m->n == NV_MAX_COLS)
+                return -E2BIG;
+        if (br) {
+                e = br; /* the header names the unit in brackets */
+                trim(&s, &e);
+        }
+        n = (size_t)(e - s);
+        if (n == 0)
+                return -EBADMSG;
+        m->col[m->n] = NV_SKIP;
+        m->unit[m->n] = "";
+        for (size_t i = 0; i < ARRAY_SIZE(nv_fields); i++) {
+                if (strlen(nv_fields[i].name) == n && memcmp(nv_fields[i].name, s, n) == 0) {
+                        m->col[m->n] = nv_fields[i].col;
+                        m->unit[m->n] = nv_fields[i].unit;
+                        m->has_index |= nv_fields[i].col == NV_INDEX;
+                        break;
+                }
+        }
+        m->n++;
+        return 0;
+}
+
+/* A value cell without its unit ("36 %" -> "36") when units are allowed. */
+static void strip_unit(const struct nv_map *m, size_t i, const char **s, const char **e)
+{
+        size_t ul = strlen(m->unit[i]);
+
+        if (!m->units || ul == 0 || (size_t)(*e - *s) <= ul ||
+            memcmp(*e - ul, m->unit[i], ul) != 0)
+                return;
+        *e -= ul;
+        trim(s, e);
+}
+
+/* One CSV line [s, e) into d, columns as m says; `order` numbers devices without an index. */
+static int nvsmi_line(const struct nv_map *m, const char *s, const char *e, size_t order,
+                      struct gpu_dev *d)
+{
+        const char *cell[NV_MAX_COLS][2];
+        size_t ncol;
+        uint64_t idx;
+        double mib;
+        bool has;
+
+        if (split_cells(s, e, cell, m->n, &ncol) < 0 || ncol != m->n)
                 return -EBADMSG;
         memset(d, 0, sizeof(*d));
         d->vendor = GPU_NVIDIA;
-        if (num_parse_u64(col[0][0], (size_t)(col[0][1] - col[0][0]), 4095, &idx) < 0)
-                return -EBADMSG;
-        d->index = (unsigned)idx;
-        if (!is_absent(col[1][0], (size_t)(col[1][1] - col[1][0])) &&
-            copy_text(d->uuid, sizeof(d->uuid), col[1][0], (size_t)(col[1][1] - col[1][0])) < 0)
-                return -EBADMSG;
-        if (copy_text(d->name, sizeof(d->name), col[2][0], (size_t)(col[2][1] - col[2][0])) < 0)
-                return -EBADMSG;
-        if (field_double(col[3][0], (size_t)(col[3][1] - col[3][0]), 100, &d->has_util,
-                         &d->util_pct) < 0)
-                return -EBADMSG;
-        if (field_double(col[4][0], (size_t)(col[4][1] - col[4][0]), 1e9, &has, &mib) < 0)
-                return -EBADMSG;
-        d->has_mem_used = has;
-        d->mem_used_bytes = has ? (uint64_t)(mib * 1048576.0 + 0.5) : 0;
-        if (field_double(col[5][0], (size_t)(col[5][1] - col[5][0]), 1e9, &has, &mib) < 0)
-                return -EBADMSG;
-        d->has_mem_total = has;
-        d->mem_total_bytes = has ? (uint64_t)(mib * 1048576.0 + 0.5) : 0;
-        if (field_double(col[6][0], (size_t)(col[6][1] - col[6][0]), 1e5, &d->has_power,
-                         &d->power_w) < 0)
-                return -EBADMSG;
-        if (field_double(col[7][0], (size_t)(col[7][1] - col[7][0]), 1000, &d->has_temp,
-                         &d->temp_c) < 0)
-                return -EBADMSG;
+        d->index = (unsigned)order; /* nvidia-smi lists devices in index order */
+        for (size_t i = 0; i < ncol; i++) {
+                const char *cs = cell[i][0], *ce = cell[i][1];
+                size_t n;
+                int r = 0;
+
+                strip_unit(m, i, &cs, &ce);
+                n = (size_t)(ce - cs);
+                switch (m->col[i]) {
+                case NV_SKIP:
+                        break;
+                case NV_INDEX:
+                        r = num_parse_u64(cs, n, 4095, &idx);
+                        d->index = (unsigned)idx;
+                        break;
+                case NV_UUID:
+                        if (!is_absent(cs, n))
+                                r = copy_text(d->uuid, sizeof(d->uuid), cs, n);
+                        break;
+                case NV_NAME:
+                        r = copy_text(d->name, sizeof(d->name), cs, n);
+                        break;
+                case NV_UTIL:
+                        r = field_double(cs, n, 100, &d->has_util, &d->util_pct);
+                        break;
+                case NV_MEM_USED:
+                        r = field_double(cs, n, 1e9, &has, &mib);
+                        d->has_mem_used = has;
+                        d->mem_used_bytes = has ? (uint64_t)(mib * 1048576.0 + 0.5) : 0;
+                        break;
+                case NV_MEM_TOTAL:
+                        r = field_double(cs, n, 1e9, &has, &mib);
+                        d->has_mem_total = has;
+                        d->mem_total_bytes = has ? (uint64_t)(mib * 1048576.0 + 0.5) : 0;
+                        break;
+                case NV_POWER:
+                        r = field_double(cs, n, 1e5, &d->has_power, &d->power_w);
+                        break;
+                case NV_TEMP:
+                        r = field_double(cs, n, 1000, &d->has_temp, &d->temp_c);
+                        break;
+                }
+                if (r < 0)
+                        return -EBADMSG;
+        }
         return 0;
 }
 
@@ -128,13 +242,40 @@ static bool index_seen(const struct gpu_list *l, unsigned idx)
         return false;
 }
 
-int gpu_parse_nvsmi_csv(const char *buf, size_t len, struct gpu_list *ret)
+/* The map from a query field list "index,uuid,…". */
+static int map_from_fields(const char *fields, struct nv_map *m)
+{
+        const char *cell[NV_MAX_COLS][2];
+        size_t n;
+        int r;
+
+        if (split_cells(fields, fields + strlen(fields), cell, NV_MAX_COLS, &n) < 0)
+                return -E2BIG;
+        for (size_t i = 0; i < n; i++) {
+                r = map_add(m, cell[i][0], cell[i][1]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int gpu_parse_nvsmi_csv_fields(const char *buf, size_t len, const char *fields, unsigned flags,
+                               struct gpu_list *ret)
 {
         struct gpu_list tmp; /* ~17 KiB: built here, copied out only on success */
         struct gpu_list *l = &tmp;
+        struct nv_map m = { .units = (flags & GPU_CSV_UNITS) != 0 };
+        bool header = (flags & GPU_CSV_HEADER) != 0;
         size_t pos = 0;
         int r;
 
+        if (!fields && !header)
+                return -EINVAL;
+        if (fields) {
+                r = map_from_fields(fields, &m);
+                if (r < 0)
+                        return r == -E2BIG ? -EINVAL : r;
+        }
         l->n = 0;
         while (pos < len) {
                 const char *nl = memchr(buf + pos, '\n', len - pos);
@@ -145,9 +286,26 @@ int gpu_parse_nvsmi_csv(const char *buf, size_t len, struct gpu_list *ret)
                 trim(&ts, &te);
                 if (ts == te)
                         continue;
+                if (header) {
+                        /* the header names the columns (canonical names, units in brackets);
+                           with a query list it must have as many */
+                        struct nv_map h = { .units = m.units };
+                        const char *cell[NV_MAX_COLS][2];
+                        size_t n;
+
+                        header = false;
+                        if (split_cells(ts, te, cell, NV_MAX_COLS, &n) < 0 || (fields && n != m.n))
+                                return -EBADMSG;
+                        for (size_t i = 0; i < n; i++) {
+                                if (map_add(&h, cell[i][0], cell[i][1]) < 0)
+                                        return -EBADMSG;
+                        }
+                        m = h;
+                        continue;
+                }
                 if (l->n == GPU_MAX_DEVICES)
                         return -E2BIG;
-                r = nvsmi_line(s, e, &l->v[l->n]);
+                r = nvsmi_line(&m, s, e, l->n, &l->v[l->n]);
                 if (r < 0)
                         return r;
                 if (index_seen(l, l->v[l->n].index))
@@ -157,6 +315,11 @@ int gpu_parse_nvsmi_csv(const char *buf, size_t len, struct gpu_list *ret)
         memcpy(ret->v, l->v, l->n * sizeof(l->v[0]));
         ret->n = l->n;
         return 0;
+}
+
+int gpu_parse_nvsmi_csv(const char *buf, size_t len, struct gpu_list *ret)
+{
+        return gpu_parse_nvsmi_csv_fields(buf, len, GPU_NVSMI_FIELDS, 0, ret);
 }
 
 static const char *rocm_str(struct json_object *card, const char *key)

@@ -15,9 +15,9 @@
 #include "compiler.h"
 
 #define GPU_MAX_DEVICES 64
-#define GPU_NVSMI_QUERY                                                                     \
-        "--query-gpu=index,uuid,name,utilization.gpu,memory.used,memory.total,power.draw," \
-        "temperature.gpu"
+#define GPU_NVSMI_FIELDS                                                                   \
+        "index,uuid,name,utilization.gpu,memory.used,memory.total,power.draw,temperature.gpu"
+#define GPU_NVSMI_QUERY "--query-gpu=" GPU_NVSMI_FIELDS
 
 enum gpu_vendor { GPU_NVIDIA, GPU_AMD };
 
@@ -43,6 +43,22 @@ struct gpu_list {
  * duplicate index), -E2BIG (more than GPU_MAX_DEVICES).  *ret untouched on failure.
  */
 MUST_CHECK int gpu_parse_nvsmi_csv(const char *buf, size_t len, struct gpu_list *ret);
+
+#define GPU_CSV_HEADER 0x1 /* --format=csv without "noheader": the first line names the columns */
+#define GPU_CSV_UNITS  0x2 /* without "nounits": values may end in their unit ("36 %", "W") */
+
+/*
+ * nvidia-smi CSV of any --query-gpu field list (`fields` as given to --query-gpu, e.g.
+ * "gpu_name,utilization.gpu,memory.used"; may be NULL with GPU_CSV_HEADER, then the header
+ * names the columns).  index, uuid/gpu_uuid, name/gpu_name, utilization.gpu, memory.used,
+ * memory.total, power.draw and temperature.gpu fill the device; other columns are skipped.
+ * Without an index column, devices are numbered in output order (nvidia-smi lists them by
+ * index).  gpu_parse_nvsmi_csv() is this with GPU_NVSMI_FIELDS and no flags.
+ * 0, -EINVAL (no fields and no header, or over 64 fields), -EBADMSG, -E2BIG; *ret untouched
+ * on failure.
+ */
+MUST_CHECK int gpu_parse_nvsmi_csv_fields(const char *buf, size_t len, const char *fields,
+                                          unsigned flags, struct gpu_list *ret);
 
 /*
  * rocm-smi --json: an object of "card<N>" objects with string values.  Lines before the

@@ -1,13 +1,12 @@
 /*
- * lib/sink_api.c: POST /v1/samples over libcurl (see sink_api.h).  The same house limits as
- * lib/httpc.c (CURLOPT_PROTOCOLS_STR "http,https", no redirects, CURLOPT_NOSIGNAL, a byte cap
- * on the answer), plus CURLOPT_CAINFO and the Bearer header, which is built in a stack buffer
- * and wiped, like every copy curl made of it (curl_slist).
+ * lib/sink_api.c: POST /v1/samples (see sink_api.h) through hjo's one HTTP client, lib/httpc.c
+ * (its limits: HTTP(S) only, no redirects, no signals, a byte cap on the answer, the CA file).
+ * What is the sink's own: the URL, the token file's checks and the Bearer header, which is
+ * built in a stack buffer and wiped (httpc wipes its copies).
  */
 #include "config.h"
 #include "sink_api.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -17,21 +16,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "httpc.h"
 #include "strbuf.h"
 
-#define CONNECT_TIMEOUT_MS 5000L
+#define CONNECT_TIMEOUT_MS 5000 /* the API may be across a site network: more than slurmrestd */
 
 struct sink_api {
-        CURL *curl;
+        struct httpc *http;
         char *url; /* <base>/v1/samples */
         char *token_file;
-        char *ca_file;
         int64_t timeout_ms;
-};
-
-struct resp_sink {
-        struct strbuf sb;
-        bool too_big;
 };
 
 int sink_api_new(const struct sink_api_opts *o, struct sink_api **ret)
@@ -43,8 +37,6 @@ int sink_api_new(const struct sink_api_opts *o, struct sink_api **ret)
 
         if (!o || !o->base_url || !*o->base_url || o->timeout_ms <= 0)
                 return -EINVAL;
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return -ENOMEM;
         strbuf_init(&url, 8192);
         n = strlen(o->base_url);
         while (n > 0 && o->base_url[n - 1] == '/')
@@ -56,10 +48,19 @@ int sink_api_new(const struct sink_api_opts *o, struct sink_api **ret)
                 goto out;
         s->url = strbuf_take(&url);
         s->token_file = strdup(o->token_file ? o->token_file : "");
-        s->ca_file = strdup(o->ca_file ? o->ca_file : "");
-        s->curl = curl_easy_init();
-        if (!s->url || !s->token_file || !s->ca_file || !s->curl)
+        if (!s->url || !s->token_file)
                 goto out;
+        {
+                const struct httpc_opts ho = {
+                        .ca_file = o->ca_file,
+                        .user_agent = "hjo-collectord/" PACKAGE_VERSION,
+                        .connect_timeout_ms = CONNECT_TIMEOUT_MS,
+                };
+
+                r = httpc_new_opts(&ho, &s->http);
+                if (r < 0)
+                        goto out;
+        }
         s->timeout_ms = o->timeout_ms;
         *ret = s;
         s = NULL;
@@ -74,11 +75,9 @@ void sink_api_free(struct sink_api *s)
 {
         if (!s)
                 return;
-        if (s->curl)
-                curl_easy_cleanup(s->curl);
+        httpc_free(s->http);
         free(s->url);
         free(s->token_file);
-        free(s->ca_file);
         free(s);
 }
 
@@ -154,85 +153,14 @@ int sink_api_read_token(const char *path, char *buf, size_t size)
         return r;
 }
 
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-        struct resp_sink *rs = userdata;
-        size_t n = size * nmemb;
-
-        strbuf_addn(&rs->sb, ptr, n);
-        if (strbuf_failed(&rs->sb)) {
-                rs->too_big = true;
-                return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-        }
-        return n;
-}
-
-static int map_curl(CURLcode c, const struct resp_sink *rs)
-{
-        switch (c) {
-        case CURLE_OK:
-                return 0;
-        case CURLE_OPERATION_TIMEDOUT:
-                return -ETIMEDOUT;
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_COULDNT_RESOLVE_PROXY:
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-                return -ENOTCONN;
-        case CURLE_WRITE_ERROR:
-                return rs->too_big ? -E2BIG : -EPROTO;
-        case CURLE_URL_MALFORMAT:
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                return -EINVAL;
-        case CURLE_OUT_OF_MEMORY:
-                return -ENOMEM;
-        default:
-                return -EPROTO;
-        }
-}
-
-static CURLcode set_options(struct sink_api *s, struct curl_slist *hdrs, const char *body,
-                            size_t len, struct resp_sink *rs)
-{
-        CURL *c = s->curl;
-        CURLcode rc = CURLE_OK;
-        long connect_ms = s->timeout_ms < CONNECT_TIMEOUT_MS ? (long)s->timeout_ms
-                                                             : CONNECT_TIMEOUT_MS;
-
-        curl_easy_reset(c);
-        /* clang-format off */
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_URL, s->url);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->timeout_ms);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_POST, 1L);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_WRITEDATA, rs);
-        if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_USERAGENT,
-                                                  "hjo-collectord/" PACKAGE_VERSION);
-        if (rc == CURLE_OK && *s->ca_file) rc = curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
-        /* clang-format on */
-        return rc;
-}
-
 int sink_api_post(struct sink_api *s, const char *body, size_t len, struct sink_api_resp *ret)
 {
-        struct curl_slist *hdrs = NULL, *tmp;
-        struct resp_sink rs = { 0 };
         char token[SINK_API_TOKEN_MAX], auth[SINK_API_TOKEN_MAX + 32];
-        long status = 0;
-        CURLcode rc;
+        const char *headers[3] = { "Content-Type: application/json", NULL, NULL };
+        struct httpc_resp resp = { 0 };
         int r = 0, n;
 
         auth[0] = '\0';
-        strbuf_init(&rs.sb, SINK_API_RESP_MAX);
         if (*s->token_file) {
                 r = sink_api_read_token(s->token_file, token, sizeof(token));
                 if (r < 0)
@@ -243,46 +171,16 @@ int sink_api_post(struct sink_api *s, const char *body, size_t len, struct sink_
                         r = -E2BIG;
                         goto out;
                 }
-                tmp = curl_slist_append(hdrs, auth);
-                if (!tmp) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                hdrs = tmp;
+                headers[1] = auth;
         }
-        tmp = curl_slist_append(hdrs, "Content-Type: application/json");
-        if (tmp) {
-                hdrs = tmp;
-                tmp = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-        }
-        if (!tmp) {
-                r = -ENOMEM;
-                goto out;
-        }
-        hdrs = tmp;
-        rc = set_options(s, hdrs, body, len, &rs);
-        if (rc == CURLE_OK)
-                rc = curl_easy_perform(s->curl);
-        r = map_curl(rc, &rs);
+        r = httpc_post(s->http, s->url, headers, body, len, s->timeout_ms, SINK_API_RESP_MAX,
+                       &resp);
         if (r < 0)
                 goto out;
-        if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK) {
-                r = -EPROTO;
-                goto out;
-        }
-        ret->len = rs.sb.len;
-        ret->body = strbuf_take(&rs.sb);
-        if (!ret->body) {
-                r = -ENOMEM;
-                goto out;
-        }
-        ret->status = status;
+        ret->status = resp.status;
+        ret->body = resp.body;
+        ret->len = resp.len;
 out:
-        (void)curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
-        for (struct curl_slist *p = hdrs; p; p = p->next)
-                explicit_bzero(p->data, strlen(p->data));
-        curl_slist_free_all(hdrs);
         explicit_bzero(auth, sizeof(auth));
-        strbuf_clear(&rs.sb);
         return r;
 }

@@ -1,8 +1,9 @@
 /*
  * lib/sink_api.h: hjo-collectord's "api" sink transport: an HTTPS POST of one JSON batch to
- * <base_url>/v1/samples over libcurl, with "Authorization: Bearer <token>" read from a token
- * file (re-read for every request, so a rotated token is picked up without a restart), an
- * optional CA file, a total deadline, HTTP and HTTPS only, no redirects, no signals.
+ * <base_url>/v1/samples through lib/httpc.c (hjo's one HTTP client), with "Authorization:
+ * Bearer <token>" read from a token file (re-read for every request, so a rotated token is
+ * picked up without a restart), an optional CA file, a total deadline, HTTP and HTTPS only, no
+ * redirects, no signals.
  * The token file must not be readable or writable by group or other (it is refused, as ssh
  * refuses a private key).  The token never leaves this module except in the request header:
  * it is not logged and it is wiped after use.  Does not log.  One thread per handle.
@@ -16,7 +17,7 @@
 #define SINK_API_TOKEN_MAX 512
 #define SINK_API_RESP_MAX  (4u * 1024 * 1024)
 
-struct sink_api; /* opaque: one curl easy handle (keeps its connection alive) */
+struct sink_api; /* opaque: one lib/httpc.c handle (keeps its connection alive) */
 
 struct sink_api_opts {
         const char *base_url;   /* http(s)://host[:port][/prefix], no trailing '/' needed */

@@ -34,7 +34,7 @@
 HJO_DEB_PACKAGES="autoconf automake libtool autoconf-archive pkg-config gcc make \
 libcurl4-openssl-dev libfcgi-dev spawn-fcgi libpq-dev libjson-c-dev nginx-light postgresql \
 postgresql-contrib prometheus curl python3 python3-yaml python3-jsonschema shellcheck clang \
-valgrind wrk"
+valgrind wrk pgbouncer"
 
 hjo_say() {
         printf '%s%s\n' "${HJO_SAY_PREFIX-}" "$*" >&2

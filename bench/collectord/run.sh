@@ -8,11 +8,20 @@
 # / job-samples written, with every file read every cycle (HJO_COLLECTOR_SLOW_EVERY=1) and with
 # the slow-changing files every 6th cycle (the default).  Start-up, the first (baseline) pass
 # and printing the samples are included, so these are upper bounds of the cgroup part.
+# Last, the cgroup part alone (bench/collectord/cgbench.c): CPU time of opening and reading one
+# job's files and parsing them, measured with CLOCK_PROCESS_CPUTIME_ID around that part only,
+# beside a bare loop that opens and reads the same files (the ceiling); as root on a host with
+# a writable cgroup2 mount, also on 1000 real (empty) cgroups there.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$top/build}
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+real=''
+cleanup() {
+        rm -rf "$tmp"
+        [ -z "$real" ] || [ ! -d "$real" ] || find "$real" -depth -type d -exec rmdir {} + 2>/dev/null || true
+}
+trap cleanup EXIT
 sh "$top/tests/collectord/make_fixtures.sh" "$tmp/fx"
 src=$tmp/fx/v2/system.slice/slurmstepd.scope/job_101
 printf '%6s %14s %12s %10s\n' N cpu_us/sample rss_kib wall_s
@@ -54,3 +63,30 @@ for n in 100 1000 5000; do
                         'BEGIN { printf "%6d %10d %14.1f %10d %12d\n", n, k, c ? t / hz * 1e6 / c : 0, c, rss }'
         done
 done
+
+printf '\ncgroup part only (bench/collectord/cgbench, CPU us per job-sample, CLOCK_PROCESS_CPUTIME_ID)\n'
+printf '  fast: the cheap cycle (6 files), full: every file, mix/6: the default slow_every 6;\n'
+printf '  ceil_*: a bare open+read loop over the same files (no parsing); scan: discovery per job\n'
+make -s -C "$build" bench/collectord/cgbench >/dev/null 2>&1
+hdr() {
+        printf '%6s %8s %8s %8s %10s %10s %9s %6s %6s %8s\n' N fast full mix/6 ceil_fast ceil_full \
+                ceil_mix f/ceil F/ceil scan
+}
+hdr
+for n in 100 1000 5000; do
+        "$build/bench/collectord/cgbench" "$tmp/n$n" $((200000 / n))
+done
+cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [ "$(id -u)" -eq 0 ] && [ -n "$cg2" ] && [ -w "$cg2" ]; then
+        real=$cg2/hjo-cgbench.$$
+        printf '\nthe same on 1000 real cgroups below %s (files the mount does not have are skipped:\n' "$cg2"
+        printf '  on a hybrid host only cpu.stat and the PSI files exist there)\n'
+        mkdir -p "$real/system.slice/slurmstepd.scope"
+        i=1
+        while [ $i -le 1000 ]; do
+                mkdir "$real/system.slice/slurmstepd.scope/job_$i"
+                i=$((i + 1))
+        done
+        hdr
+        "$build/bench/collectord/cgbench" "$real" 20 || true
+fi

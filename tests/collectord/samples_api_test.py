@@ -62,6 +62,15 @@ def req(method, path, body=None, token=INGEST, raw=None, ctype="application/json
     return r.status, js
 
 
+def metrics_text():
+    conn = http.client.HTTPConnection(URL.hostname, URL.port, timeout=30)
+    conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {ADMIN}"})
+    r = conn.getresponse()
+    text = r.read().decode()
+    conn.close()
+    return text if r.status == 200 else ""
+
+
 def sql(q):
     return subprocess.run(
         ["psql", "-X", "-q", "-At", "-h", os.environ["HJO_PGHOST"], "-p", os.environ["HJO_PGPORT"],
@@ -176,9 +185,53 @@ def main():
     st, js = req("GET", f"/v1/jobs/{j1}/metrics", token=ADMIN)
     ok(st == 200 and js and js["total"] == 2, "GET /v1/jobs/{id}/metrics shows both samples", js)
 
+    # memory-only samples (cgroup v1 without cpuacct): cpu_usage null or absent, stored NULL and
+    # left out of the CPU aggregates (sql/0041_sample_cpu_nullable.sql)
+    j3 = f"slurm-{base}3"
+    st, _ = start(j3, node, 1)
+    ok(st == 200, f"job {j3} started")
+    m1 = sample(j1, None, 4194304)
+    m3 = {"job_id": j3, "memory_usage_bytes": 5242880, "cpu_seconds": None}
+    b3 = batch(node, ts(7), [m1, m3])
+    st, js = req("POST", "/v1/samples", b3)
+    ok(st == 200 and js and js["stored"] == 2, "memory-only samples (cpu_usage null / absent) stored", (st, js))
+    ok(sql(f"SELECT count(*) FROM metric_samples WHERE job_id IN ('{j1}','{j3}') AND ts > now() - interval '8 s'"
+           f" AND cpu_usage IS NULL AND memory_usage_bytes > 0") == "2", "stored with cpu_usage NULL")
+    ok(sql(f"SELECT sample_count, cpu_missing_count, cpu_usage_sum, max_cpu_usage, max_memory_usage_mb,"
+           f" coalesce(cpu_usage::text, 'null') FROM jobs WHERE id='{j1}'") == "3|1|100.75|75.25|4|null",
+       "aggregates: sample counted, CPU sum and max unchanged, latest cpu_usage null")
+    st, js = req("GET", f"/v1/jobs/{j1}", token=ADMIN)
+    ok(st == 200 and js and js["sample_count"] == 3 and js["avg_cpu_usage"] == 50.375
+       and js["max_cpu_usage"] == 75.25 and js["cpu_usage"] is None,
+       "job JSON: avg_cpu_usage over the 2 samples with CPU (50.375), max 75.25, cpu_usage null", js)
+    st, js = req("GET", f"/v1/jobs/{j3}", token=ADMIN)
+    ok(st == 200 and js and js["sample_count"] == 1 and js["avg_cpu_usage"] is None
+       and js["max_cpu_usage"] is None and js["max_memory_usage_mb"] == 5,
+       "job with only memory-only samples: avg/max cpu null, max memory 5 MiB", js)
+    st, js = req("GET", f"/v1/jobs/{j1}/metrics", token=ADMIN)
+    cpus = [x["cpu_usage"] for x in (js or {}).get("samples", [])]
+    ok(st == 200 and cpus == [25.5, 75.25, None], "GET /v1/jobs/{id}/metrics: cpu_usage null in the memory-only sample", js)
+    before = sql(f"SELECT sample_count, cpu_missing_count, cpu_usage_sum FROM jobs WHERE id IN ('{j1}','{j3}') ORDER BY id")
+    st, js = req("POST", "/v1/samples", b3)
+    ok(st == 200 and js and js["duplicates"] == 2 and before == sql(
+        f"SELECT sample_count, cpu_missing_count, cpu_usage_sum FROM jobs WHERE id IN ('{j1}','{j3}') ORDER BY id"),
+       "memory-only replay: duplicates 2, no aggregate changed", js)
+    text = metrics_text()
+    ok(f'hpc_job_memory_usage_bytes{{job_id="{j3}"' in text and f'hpc_job_memory_usage_bytes{{job_id="{j1}"' in text,
+       "/metrics: memory series of both jobs", text[:2000])
+    ok(f'hpc_job_cpu_usage_percent{{job_id="{j3}"' not in text
+       and f'hpc_job_cpu_usage_percent{{job_id="{j1}"' not in text,
+       "/metrics: no hpc_job_cpu_usage_percent series for a NULL cpu_usage (no invented 0)",
+       "\n".join(x for x in text.splitlines() if x.startswith("hpc_job_cpu_usage_percent")))
+    ok(f'hpc_job_cpu_usage_percent{{job_id="{j2}"' in text, "/metrics: the CPU series of a job with CPU stays")
+    st, js = req("POST", f"/v1/jobs/{j1}/metrics", {"memory_usage_mb": 1, "node": node}, token=ADMIN)
+    ok(st == 400 and js and js.get("field") == "cpu_usage",
+       "POST /v1/jobs/{id}/metrics (one sample) still requires cpu_usage", (st, js))
+
     # validation: every error names its field
     bad = [
         ("samples[1].cpu_usage", batch(node, ts(5), [sample(j1, 1, 1), sample(j2, 101, 1)])),
+        ("samples[0].cpu_usage", batch(node, ts(5), [sample(j1, "high", 1)])),
         ("samples[0].bogus", batch(node, ts(5), [sample(j1, 1, 1, bogus=1)])),
         ("samples[0].memory_usage_bytes", batch(node, ts(5), [{"job_id": j1, "cpu_usage": 1}])),
         ("samples[0].memory_usage_bytes", batch(node, ts(5), [sample(j1, 1, -1)])),

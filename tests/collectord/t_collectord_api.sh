@@ -108,6 +108,71 @@ is "$(sq "SELECT count(*) FROM jobs j WHERE j.id IN ('slurm-101','slurm-500') AN
 HJO_COLLECTOR_SPOOL_FILE="$spool" run "$HJO_TMP/a5.log"
 is "$(sq "SELECT samples_buffered, samples_dropped FROM collector_health WHERE node='n1'")" "0|0" "health: nothing buffered, nothing dropped"
 
+# SIGHUP reloads the api sink's settings: URL, token file (a group-readable one is refused and
+# the running settings kept), and the batches buffered meanwhile are delivered
+conf=$HJO_TMP/reload.conf
+conf_write() { # conf_write URL TOKEN_FILE
+        printf 'collector_api_url = %s\ncollector_token_file = %s\ncollector_interval_ms = 1000\n' \
+                "$1" "$2" >"$conf"
+}
+count101() { sq "SELECT count(*) FROM metric_samples WHERE job_id='slurm-101'"; }
+wait_count_gt() { # wait_count_gt N: up to 10 s for more than N samples of slurm-101
+        _w=0
+        while [ "$(count101)" -le "$1" ] && [ $_w -lt 50 ]; do
+                sleep 0.2
+                _w=$((_w + 1))
+        done
+}
+conf_write "http://127.0.0.1:$closed" "$tok"
+before=$(count101)
+n403_0=$(grep -c '"POST /v1/samples HTTP/1.1" 403' "$HJO_TMP/nginx/access.log")
+env -u HJO_COLLECTOR_API_URL -u HJO_COLLECTOR_TOKEN_FILE \
+        "$cd_bin" --config "$conf" --sink api --cgroup-root "$fx/v2" --node n1 >/dev/null \
+        2>"$HJO_TMP/r1.log" &
+pid=$!
+sleep 2.5
+is "$(count101)" "$before" "reload: nothing delivered while the configured API is unreachable"
+conf_write "$HJO_URL" "$reader"
+kill -HUP "$pid"
+sleep 2.5
+is "$(grep -c 'configuration reloaded.*applied=api_sink' "$HJO_TMP/r1.log")" 1 \
+        "SIGHUP: new API URL and token file applied"
+n403=$(($(grep -c '"POST /v1/samples HTTP/1.1" 403' "$HJO_TMP/nginx/access.log") - n403_0))
+is "$([ "$n403" -ge 1 ] && echo yes)" yes \
+        "... the new URL answers: 403 for the reader token in the API's access log ($n403)"
+is "$(count101)" "$before" "... nothing stored with the reader token"
+cp "$tok" "$HJO_TMP/open.token"
+chmod 0644 "$HJO_TMP/open.token"
+conf_write "$HJO_URL" "$HJO_TMP/open.token"
+kill -HUP "$pid"
+sleep 0.5
+is "$(grep -c 'reload failed: token file is accessible by group or other' "$HJO_TMP/r1.log")" 1 \
+        "SIGHUP with a group-readable token file: refused, the running settings kept"
+conf_write "$HJO_URL" "$tok"
+kill -HUP "$pid"
+wait_count_gt "$before"
+sleep 1
+kill -TERM "$pid"
+wait "$pid"
+is "$?" 0 "reloaded daemon exits 0 on SIGTERM"
+is "$(grep -c 'configuration reloaded' "$HJO_TMP/r1.log")" 2 "two reloads applied, the refused one not"
+is "$([ "$(count101)" -ge $((before + 3)) ] && echo yes)" yes \
+        "with the ingest token file the buffered batches and new ones arrive ($(($(count101) - before)) samples)"
+is "$(grep -c 'batch rejected by the API, dropped' "$HJO_TMP/r1.log")" 0 "nothing dropped across the reloads"
+[ "$nfail" -eq 0 ] || sed 's/^/#   /' "$HJO_TMP/r1.log"
+printf 'collector_interval_ms = 1000\ncollector_spool_file = %s\n' "$HJO_TMP/spool/other.spool" >"$conf"
+"$cd_bin" --config "$conf" --sink api --cgroup-root "$fx/v2" --node n1 >/dev/null 2>"$HJO_TMP/r2.log" &
+pid=$!
+sleep 0.5
+printf 'collector_interval_ms = 2000\ncollector_spool_file = %s\n' "$HJO_TMP/spool/moved.spool" >"$conf"
+kill -HUP "$pid"
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+is "$(grep -c 'configuration reloaded.*applied=interval.*restart_needed=collector_spool_file' "$HJO_TMP/r2.log")" 1 \
+        "SIGHUP: the interval applies, a new spool file is named as needing a restart" \
+        || sed 's/^/#   /' "$HJO_TMP/r2.log"
+
 # the spool is bounded: a cap of 1000 bytes holds one batch (~800 bytes); older ones are dropped
 small=$HJO_TMP/spool/small.spool
 for i in 1 2 3; do

@@ -87,6 +87,34 @@ if command -v promtool >/dev/null 2>&1; then
                 "promtool check metrics: no finding for the new series"
 fi
 
+# cgroup v1 without a cpuacct job cgroup (Slurm's default jobacct_gather/linux): a memory-only
+# sample, cpu_usage and cpu_seconds NULL, left out of the CPU aggregates, no CPU series on
+# /metrics (the same on a real Slurm: tests/collectord/t_slurm_cgroup_v1.sh)
+v1m=$HJO_TMP/v1m
+jd=$v1m/memory/slurm/uid_1000/job_777
+mkdir -p "$jd" "$v1m/cpuacct/slurm"
+printf '52428800\n' >"$jd/memory.usage_in_bytes"
+printf '62914560\n' >"$jd/memory.max_usage_in_bytes"
+printf '9223372036854771712\n' >"$jd/memory.limit_in_bytes"
+printf 'oom_kill_disable 0\nunder_oom 0\noom_kill 0\n' >"$jd/memory.oom_control"
+printf 'total_rss 41943040\ntotal_cache 10485760\n' >"$jd/memory.stat"
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+        --data "{\"job_id\":\"slurm-777\",\"user\":\"bob\",\"node_list\":[\"n1\"],\"timestamp\":\"$(date -u -d '-100 sec' +%Y-%m-%dT%H:%M:%SZ)\",\"cpu_allocation\":2}" \
+        "$HJO_URL/v1/events/job-started"
+"$cd_bin" --once --sink db --cgroup-root "$v1m" --node n1 >/dev/null 2>"$HJO_TMP/c5.log"
+is "$?" 0 "v1 without cpuacct: --once exits 0"
+is "$(sq "SELECT count(*), bool_and(cpu_usage IS NULL), bool_and(cpu_seconds IS NULL), min(memory_usage_bytes), min(memory_peak_bytes), min(memory_anon_bytes) FROM metric_samples WHERE job_id='slurm-777'")" \
+        "1|t|t|52428800|62914560|41943040" "v1 without cpuacct: a memory-only sample (cpu_usage, cpu_seconds NULL)"
+is "$(sq "SELECT sample_count, cpu_missing_count, cpu_usage_sum, coalesce(max_cpu_usage::text, 'null'), max_memory_usage_mb FROM jobs WHERE id='slurm-777'")" \
+        "1|1|0|null|50" "v1 without cpuacct: aggregates count the sample, no CPU figure"
+is "$(curl -s "$HJO_URL/v1/jobs/slurm-777" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["avg_cpu_usage"], d["max_cpu_usage"], d["cpu_usage"])')" \
+        "None None None" "v1 without cpuacct: the job's avg/max/latest CPU are null"
+m=$(curl -s "$HJO_URL/metrics")
+is "$(printf '%s\n' "$m" | grep -c '^hpc_job_memory_usage_bytes{job_id="slurm-777",user="bob",node="n1"} 52428800$')" 1 \
+        "v1 without cpuacct: /metrics has the memory series"
+is "$(printf '%s\n' "$m" | grep -c '^hpc_job_cpu_usage_percent{job_id="slurm-777"')" 0 \
+        "v1 without cpuacct: /metrics has no CPU series (no invented 0)"
+
 # the database goes away: batches are buffered, then delivered in order
 HJO_COLLECTOR_INTERVAL_MS=1000 DATABASE_URL="host=$HJO_TMP/nonexistent port=1 dbname=x user=x" \
         "$cd_bin" --once --sink db --cgroup-root "$fx/v2" --node n1 >/dev/null 2>"$HJO_TMP/c4.log"

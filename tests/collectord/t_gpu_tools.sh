@@ -46,6 +46,10 @@ case_ hang nvidia nvidia-smi 'exec sleep 30' ETIMEDOUT
 case_ exit1 nvidia nvidia-smi 'echo "NVIDIA-SMI has failed" ; exit 1' EPROTO
 case_ segv nvidia nvidia-smi 'kill -SEGV $$' EPROTO
 case_ garbage nvidia nvidia-smi 'echo "this is not, csv"' EPROTO
+# a real nvidia-smi capture of another --query-gpu field list (fixtures/README.md): refused as
+# EPROTO (19 columns where 8 were asked for), never misread into GPU values
+real=$(cd "$top_srcdir/tests/collectord/fixtures" && pwd)/nvidia-smi-gpu-utils83-nounits.csv
+case_ real_other_fields nvidia nvidia-smi "cat '$real'" EPROTO
 case_ flood nvidia nvidia-smi 'exec yes "0, GPU-0, A100, 50, 1, 2, 3, 4"' E2BIG
 case_ rocm_garbage amd rocm-smi 'echo "{\"card0\": [1, 2"' EPROTO
 case_ rocm_hang amd rocm-smi 'exec sleep 30' ETIMEDOUT

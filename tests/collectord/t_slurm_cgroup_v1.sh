@@ -144,16 +144,33 @@ if [ -n "$cga" ] && [ ! -d "/sys/fs/cgroup/cpuacct/${cga#/sys/fs/cgroup/memory/}
         "$cd_bin" --once --sink stdout --cgroup-root /sys/fs/cgroup --node "$node" >"$T/ca.out" 2>"$T/ca.log"
         _got=$(grep -c "^sample .* job_id=slurm-$ja " "$T/ca.out")
         # Found by this test: discovery read only cpuacct/ when it existed; it now takes the
-        # union of cpuacct/ and memory/ (the node sample counts the job), but a job sample still
-        # needs CPU: metric_samples.cpu_usage is NOT NULL, so a memory-only sample needs a
-        # schema change (issue 3, open).
+        # union of cpuacct/ and memory/ (the node sample counts the job), and such a job gets a
+        # memory-only sample: cpu_usage NULL (sql/0041_sample_cpu_nullable.sql), never a 0.
         _jobs=$(grep -o 'jobs=[0-9]*' "$T/ca.out" | head -n 1)
         ok "$([ "$_jobs" = jobs=1 ] && echo 0 || echo 1)" \
                 "default v1 setup: collectord discovers a job that has a memory cgroup but no cpuacct one ($_jobs)" \
                 "$(cat "$T/ca.out" "$T/ca.log")"
-        ok "$([ "$_got" -ge 1 ] && echo 0 || echo 1)" \
-                "default v1 setup: ... and stores a memory-only sample for it # TODO metric_samples.cpu_usage is NOT NULL" \
+        _line=$(grep "^sample .* job_id=slurm-$ja " "$T/ca.out" | head -n 1)
+        ok "$([ "$_got" -ge 1 ] && case $_line in *cpu_pct=*|*cpu_seconds=*) false ;; *mem_bytes=[1-9]*) true ;; *) false ;; esac && echo 0 || echo 1)" \
+                "default v1 setup: ... and samples it memory-only (mem_bytes, no cpu_pct/cpu_seconds)" \
                 "$(cat "$T/ca.out" "$T/ca.log")"
+        # stored: hjo learns the job as the prolog would, then one pass of the db sink
+        _st=$(scontrol show job -o "$ja" | sed -n 's/.* StartTime=\([0-9T:-]*\) .*/\1/p')
+        _st=$(date -u -d "${_st:-now}" +%Y-%m-%dT%H:%M:%SZ)
+        is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+                -H 'X-Source: t_slurm_cgroup_v1' -H 'X-Changed-By: test' \
+                --data "{\"job_id\":\"slurm-$ja\",\"user\":\"root\",\"node_list\":[\"$node\"],\"timestamp\":\"$_st\",\"cpu_allocation\":1}" \
+                "$HJO_URL/v1/events/job-started")" 200 "default v1 setup: slurm-$ja started in hjo"
+        _mem=$(cat "$cga/memory.usage_in_bytes")
+        "$cd_bin" --once --sink db --cgroup-root /sys/fs/cgroup --node "$node" >"$T/cad.out" 2>"$T/cad.log"
+        is "$?" 0 "default v1 setup: collectord --once --sink db exits 0"
+        _row=$(sq "SELECT count(*), bool_and(cpu_usage IS NULL AND cpu_seconds IS NULL), min(memory_usage_bytes) FROM metric_samples WHERE job_id='slurm-$ja' AND node='$node'")
+        echo "# memory-only sample (count|cpu NULL|memory_usage_bytes): $_row; memory.usage_in_bytes before: $_mem"
+        ok "$(case $_row in "1|t|"[1-9]*) echo 0 ;; *) echo 1 ;; esac)" \
+                "default v1 setup: ... and stores a memory-only sample for it (cpu_usage and cpu_seconds NULL, memory > 0)" \
+                "$_row $(cat "$T/cad.log")"
+        is "$(sq "SELECT sample_count, cpu_missing_count, coalesce(max_cpu_usage::text, 'null'), max_memory_usage_mb > 0 FROM jobs WHERE id='slurm-$ja'")" \
+                "1|1|null|t" "default v1 setup: job aggregates count the sample, no CPU figure invented"
 fi
 scancel "$ja" >/dev/null 2>&1
 

@@ -17,5 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         if (gpu_parse_rocm_json((const char *)data, size, &l) == 0 && l.n > GPU_MAX_DEVICES)
                 abort();
+        /* the header-driven form: the first line names the columns, values may carry units */
+        if (gpu_parse_nvsmi_csv_fields((const char *)data, size, NULL,
+                                       GPU_CSV_HEADER | GPU_CSV_UNITS, &l) == 0 &&
+            l.n > GPU_MAX_DEVICES)
+                abort();
         return 0;
 }

@@ -29,6 +29,9 @@ def job(**over):
         "avg_cpu_usage": None, "max_cpu_usage": None, "max_memory_usage_mb": None,
         "avg_gpu_usage": None, "max_gpu_usage": None,
         "created_at": "2024-05-01T12:00:00.123456Z", "updated_at": "2024-05-01T12:00:01.000000Z",
+        "cpu_seconds": None, "cpu_efficiency": None, "memory_peak_mb": None,
+        "memory_peak_ratio": None, "gpu_mean_utilization": None, "gpu_max_utilization": None,
+        "idle_gpu_hours": None, "summary_at": None,
     }
     j.update(over)
     return j
@@ -199,11 +202,24 @@ def main(argv):
     sample = {"timestamp": "2024-05-01T12:01:00.000000Z", "node": "node01", "cpu_usage": 12.5,
               "memory_usage_bytes": 1048576, "memory_usage_mb": 1.0, "gpu_usage": None}
     resp("GET samples: good list accepted", True, "GET", "/v1/jobs/slurm-1/metrics?limit=5", 200, CID,
-         enc({"job_id": "slurm-1", "samples": [sample], "total": 1}))
+         enc({"job_id": "slurm-1", "resolution": "raw", "samples": [sample], "total": 1}))
     resp("GET samples: sample without node rejected", False, "GET", "/v1/jobs/slurm-1/metrics", 200, CID,
-         enc({"job_id": "slurm-1", "samples": [without(sample, "node")], "total": 1}))
+         enc({"job_id": "slurm-1", "resolution": "raw", "samples": [without(sample, "node")], "total": 1}))
     resp("GET samples: fractional bytes rejected", False, "GET", "/v1/jobs/slurm-1/metrics", 200, CID,
-         enc({"job_id": "slurm-1", "samples": [dict(sample, memory_usage_bytes=1.5)], "total": 1}))
+         enc({"job_id": "slurm-1", "resolution": "raw", "samples": [dict(sample, memory_usage_bytes=1.5)], "total": 1}))
+    rollup = {"timestamp": "2024-05-01T12:00:00.000000Z", "node": "node01", "sample_count": 6,
+              "cpu_usage": 12.5, "cpu_usage_min": 10, "cpu_usage_max": 15,
+              "memory_usage_bytes": 1048576, "memory_usage_mb": 1.0,
+              "memory_usage_bytes_max": 2097152, "gpu_usage": None, "gpu_usage_min": None,
+              "gpu_usage_max": None}
+    resp("GET samples: 1m rollup list accepted", True, "GET", "/v1/jobs/slurm-1/metrics", 200, CID,
+         enc({"job_id": "slurm-1", "resolution": "1m", "samples": [rollup], "total": 1}))
+    resp("GET samples: missing resolution rejected", False, "GET", "/v1/jobs/slurm-1/metrics", 200,
+         CID, enc({"job_id": "slurm-1", "samples": [sample], "total": 1}))
+    resp("GET samples: rollup without sample_count rejected", False, "GET",
+         "/v1/jobs/slurm-1/metrics", 200, CID,
+         enc({"job_id": "slurm-1", "resolution": "1h", "samples": [without(rollup, "sample_count")],
+              "total": 1}))
     ack = {"job_id": "slurm-1", "timestamp": "2024-05-01T12:01:00.000000Z", "node": "node01"}
     resp("POST sample: 201 stored=true accepted", True, "POST", "/v1/jobs/slurm-1/metrics", 201, CID,
          enc(dict(ack, stored=True)))

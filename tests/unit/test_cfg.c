@@ -24,6 +24,8 @@ static const char *const env_names[] = {
         "HJO_STATEMENT_TIMEOUT_MS",
         "HJO_LOG_LEVEL",
         "HJO_SQL_DIR",
+        "DATABASE_READ_URL",
+        "HJO_LISTEN",
 };
 
 static char path[64];
@@ -117,6 +119,16 @@ static const struct bad_case bad_cases[] = {
           "until-it-is-over-the-107-byte-limit.sock\n",
           "socket" },
         { "database_url = host=h\x01\n", "database_url" },
+        { "database_read_url = host=h\x01\n", "database_read_url" },
+        { "listen = 127.0.0.1\n", "listen" },
+        { "listen = 127.0.0.1:0\n", "listen" },
+        { "listen = 127.0.0.1:65536\n", "listen" },
+        { "listen = :9000\n", "listen" },
+        { "listen = *:9000\n", "listen" },
+        { "listen = [::1]9000\n", "listen" },
+        { "listen = []:9000\n", "listen" },
+        { "listen = [fe80::1%eth0]:9000\n", "listen" },
+        { "listen = /run/hjo.sock\n", "listen" },
 };
 
 struct good_case {
@@ -146,6 +158,11 @@ static const struct good_case good_cases[] = {
         { "  HJO_WORKERS=12  \n", "workers = 12  # file " },
         { "sql_dir = \"/opt/hjo sql\"\n", "sql_dir = /opt/hjo sql  # file " },
         { "sql_dir = './sql'\n", "sql_dir = ./sql  # file " },
+        { "listen = 127.0.0.1:9000\n", "listen = 127.0.0.1:9000  # file " },
+        { "listen = [::1]:9000\n", "listen = [::1]:9000  # file " },
+        { "listen = api-1.example.org:65535\n", "listen = api-1.example.org:65535  # file " },
+        { "database_read_url = postgresql://ro:s3cr3t@replica/hjo\n",
+          "database_read_url = postgresql://ro:***@replica/hjo  # file " },
 };
 
 struct mask_case {
@@ -191,6 +208,8 @@ static void test_defaults(void)
         is_i64(c->statement_timeout_ms, 5000, "statement_timeout_ms default");
         is_str(c->log_level, "info", "log_level default");
         is_str(c->sql_dir, HJO_DATADIR "/sql", "sql_dir default");
+        is_str(c->database_read_url, "", "database_read_url default");
+        is_str(c->listen, "", "listen default");
         d = dump(c);
         ok(strstr(d, "workers = 8  # default\n") != NULL, "dump shows default source");
         ok(strstr(d, "socket_mode = 0660  # default\n") != NULL, "dump shows octal mode");

@@ -9,7 +9,7 @@
 
 static const char *const states[] = { "pending", "running", "completed", NULL };
 
-enum { Q_STATE, Q_USER, Q_NODE, Q_SINCE, Q_LIMIT, Q__MAX };
+enum { Q_STATE, Q_USER, Q_NODE, Q_SINCE, Q_LIMIT, Q_EFF, Q__MAX };
 
 static const struct qparam spec[Q__MAX + 1] = {
         [Q_STATE] = { "state", QP_ENUM, 0, 0, 0, states },
@@ -17,6 +17,7 @@ static const struct qparam spec[Q__MAX + 1] = {
         [Q_NODE] = { "node", QP_HOST, 0, 0, 0, NULL },
         [Q_SINCE] = { "since", QP_TIME, 0, 0, 0, NULL },
         [Q_LIMIT] = { "limit", QP_INT, 1, 1000, 100, NULL },
+        [Q_EFF] = { "eff_lt", QP_NUM, 0, 100, 0, NULL },
         [Q__MAX] = { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -54,6 +55,16 @@ static const struct qcase cases[] = {
         { "since=2026-01-01T00:00:00", -EINVAL, "since" },
         { "since=2026-02-30T00:00:00Z", -EINVAL, "since" },
         { "since=2026-01-01T00:00:00%2B02:00", 0, NULL },
+        { "eff_lt=0.25", 0, NULL },
+        { "eff_lt=100", 0, NULL },
+        { "eff_lt=0", 0, NULL },
+        { "eff_lt=1e1", 0, NULL },
+        { "eff_lt=100.001", -EINVAL, "eff_lt" },
+        { "eff_lt=-0.5", -EINVAL, "eff_lt" },
+        { "eff_lt=nan", -EINVAL, "eff_lt" },
+        { "eff_lt=inf", -EINVAL, "eff_lt" },
+        { "eff_lt=0.5x", -EINVAL, "eff_lt" },
+        { "eff_lt=1e999", -EINVAL, "eff_lt" },
 };
 
 int main(void)
@@ -82,6 +93,8 @@ int main(void)
         is_i64(v[Q_STATE].i, 2, "enum index");
         is_str(v[Q_USER].s, "a b", "'+' decodes to a space");
         is_i64(v[Q_SINCE].i, 1000000, "time in microseconds");
+        r = qparam_parse("eff_lt=0.25", 11, spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        ok(r == 0 && v[Q_EFF].set && v[Q_EFF].d == 0.25, "QP_NUM value 0.25");
         ok(!v[Q_NODE].set, "absent parameter not set");
 
         r = qparam_parse("", 0, spec, v, errbuf, sizeof(errbuf), &field, &msg);

@@ -1,0 +1,47 @@
+/*
+ * lib/db_maint.h: storage maintenance (issue 6, docs/storage.md): partitions created ahead,
+ * strays moved out of the DEFAULT partitions, whole partitions dropped past their retention.
+ * The work is done by hjo_maintain_table() in sql/0050_partitioning.sql; this module names the
+ * tables (a fixed list) and runs one table per transaction, so a lock that cannot be had on
+ * one table (lock_timeout) does not undo the others.  Not thread-safe (one struct db).
+ */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compiler.h"
+
+struct db;
+struct db_err;
+
+/* Which retention a table follows. */
+enum db_maint_retention {
+        DB_MAINT_RAW, /* METRICS_RETENTION_DAYS: metric_samples, gpu_samples, node_samples */
+        DB_MAINT_1M,  /* HJO_ROLLUP_1M_RETENTION_DAYS: metric_rollup_1m, gpu_rollup_1m */
+        DB_MAINT_1H,  /* HJO_ROLLUP_1H_RETENTION_DAYS: metric_rollup_1h, gpu_rollup_1h */
+};
+
+struct db_maint_table {
+        const char *name;
+        enum db_maint_retention retention;
+};
+
+/* The partitioned tables, in the order maintenance visits them; *ret_n gets the count.
+   Borrowed, static. */
+const struct db_maint_table *db_maint_tables(size_t *ret_n);
+
+/* Called once per action row: action is created|dropped|purged|default, part the partition,
+   n the row count ("" when none).  Borrowed strings, valid during the call. */
+typedef void (*db_maint_cb)(void *ctx, const char *table, const char *action, const char *part,
+                            const char *n);
+
+/*
+ * Maintains one table (a name from db_maint_tables()): partitions from today to ahead_days
+ * ahead, rows of the DEFAULT partition moved to their day within the kept window, partitions
+ * whose range ends keep_days or more before today dropped.  One transaction.
+ * 0, or the errors of db_exec_text() (-ETIMEDOUT also for a lock not had within 10 s);
+ * err, when non-NULL, receives the details.
+ */
+MUST_CHECK int db_maintain_table(struct db *db, const char *table, int64_t ahead_days,
+                                 int64_t keep_days, db_maint_cb cb, void *ctx,
+                                 struct db_err *err);

@@ -1,0 +1,350 @@
+#!/usr/bin/python3
+"""
+tests/integration/storage_test.py: partitions, rollups, resolutions, job summaries, filters and
+sort keys (issue 6, docs/storage.md) through nginx -> hjo-api -> PostgreSQL, on the database
+itest_setup migrated.  Called by t_storage.sh with the TAP number to continue from; prints TAP
+lines and writes the last number to $HJO_TMP/storage_test.n.  Every response is validated
+against docs/openapi.yaml.
+
+Environment: HJO_URL, HJO_PGHOST, HJO_PGPORT, HJO_TMP, top_srcdir.
+"""
+
+import datetime as dt
+import http.client
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+
+TOP = os.environ["top_srcdir"]
+sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
+import openapi_check  # noqa: E402
+
+SPEC = openapi_check.load_spec(os.path.join(TOP, "docs", "openapi.yaml"))
+URL = urllib.parse.urlsplit(os.environ["HJO_URL"])
+N = [int(sys.argv[1]) if len(sys.argv) > 1 else 0]
+FAILED = [0]
+NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def ok(cond, desc, why=""):
+    N[0] += 1
+    print(("ok" if cond else "not ok") + f" {N[0]} - {desc}")
+    if not cond:
+        FAILED[0] += 1
+        for line in str(why).splitlines():
+            print(f"# {line}")
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def req(method, path, body=None):
+    conn = http.client.HTTPConnection(URL.hostname, URL.port, timeout=30)
+    headers = {"X-Changed-By": "storage-test", "X-Source": "test"}
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    conn.request(method, path, body=data, headers=headers)
+    r = conn.getresponse()
+    text = r.read()
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    conn.close()
+    try:
+        js = json.loads(text) if text else None
+    except ValueError:
+        js = None
+    errs = openapi_check.validate_response(SPEC, method, path.split("?")[0], r.status, hdrs, text)
+    ok(not errs, f"{method} {path} -> {r.status} conforms to docs/openapi.yaml",
+       "\n".join(str(e) for e in errs[:5]))
+    return r.status, js
+
+
+def sql(q):
+    return subprocess.run(
+        ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", os.environ["HJO_PGHOST"],
+         "-p", os.environ["HJO_PGPORT"], "-U", "postgres", "-d", "hjo", "-c", q],
+        check=True, capture_output=True, text=True).stdout.strip()
+
+
+def start(job_id, t, cpus=None, mem=None, gpus=None, nodes=("n1",)):
+    body = {"job_id": job_id, "user": "stor", "node_list": list(nodes), "timestamp": iso(t),
+            "partition": "storage"}
+    if cpus is not None:
+        body["cpu_allocation"] = cpus
+    if mem is not None:
+        body["memory_allocation_mb"] = mem
+    if gpus is not None:
+        body["gpu_allocation"] = gpus
+    s, js = req("POST", "/v1/events/job-started", body)
+    assert s == 200 and js["status"] == "created", (s, js)
+
+
+def finish(job_id, t):
+    s, js = req("POST", "/v1/events/job-finished",
+                {"job_id": job_id, "timestamp": iso(t), "exit_code": 0})
+    assert s == 200, (s, js)
+    return js
+
+
+def sample(job_id, t, cpu, mem_mb, gpu=None, node="n1"):
+    body = {"timestamp": iso(t), "cpu_usage": cpu, "memory_usage_mb": mem_mb, "node": node}
+    if gpu is not None:
+        body["gpu_usage"] = gpu
+    return req("POST", f"/v1/jobs/{job_id}/metrics", body)
+
+
+def near(a, b):
+    return a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+def bad(path, field, desc):
+    s, js = req("GET", path)
+    got = (js or {}).get("error", {}) if isinstance((js or {}).get("error"), dict) else js or {}
+    text = json.dumps(js)
+    ok(s == 400 and field in text, f"{desc}: 400 naming {field}", f"{s} {text}")
+
+
+# ---- a sample far outside the created partitions is accepted, not lost ----------------------
+t_old = dt.datetime(2001, 1, 1, tzinfo=dt.timezone.utc)
+start("st-far", t_old, nodes=("far1",))
+s, js = sample("st-far", t_old + dt.timedelta(seconds=10), 10.0, 1.0, node="far1")
+ok(s == 201 and js["stored"] is True, "a sample of 2001 (no partition) is acknowledged", js)
+ok(sql("SELECT count(*) FROM metric_samples_default WHERE job_id = 'st-far'") == "1",
+   "... and stored in the DEFAULT partition")
+s, js = sample("st-far", t_old + dt.timedelta(seconds=10), 10.0, 1.0, node="far1")
+ok(s == 200 and js["stored"] is False, "re-posting it is idempotent across partitions", js)
+s, js = req("GET", "/v1/jobs/st-far/metrics?resolution=raw")
+ok(s == 200 and js["total"] == 1 and js["resolution"] == "raw", "... and it is read back", js)
+
+# ---- summaries: hand-computed values ---------------------------------------------------------
+# st-eff: 4 CPUs, 1000 MiB, 2 GPUs, 1 hour; API samples only (no cpu_seconds counters):
+# cpu 50/25/75/50 -> mean 50 % -> efficiency 0.5, cpu_seconds 0.5 * 3600 * 4 = 7200;
+# memory peak 500 MiB -> ratio 0.5; gpu_usage 0/0/80/100 -> mean 45, max 100;
+# idle GPU-hours = 1 h * 2 GPUs * 2 idle samples / 4 = 1.0
+T0 = NOW - dt.timedelta(hours=5)
+start("st-eff", T0, cpus=4, mem=1000, gpus=2)
+for i, (cpu, mem, gpu) in enumerate([(50, 100, 0), (25, 500, 0), (75, 200, 80), (50, 300, 100)]):
+    s, js = sample("st-eff", T0 + dt.timedelta(minutes=10 * (i + 1)), cpu, mem, gpu)
+    ok(s == 201, f"st-eff sample {i} stored", js)
+js = finish("st-eff", T0 + dt.timedelta(hours=1))
+ok(js["status"] == "updated", "st-eff finishes", js)
+s, j = req("GET", "/v1/jobs/st-eff")
+ok(s == 200 and near(j["cpu_efficiency"], 0.5), "st-eff cpu_efficiency = 0.5", j)
+ok(near(j["cpu_seconds"], 7200), "st-eff cpu_seconds = 7200", j)
+ok(near(j["memory_peak_mb"], 500) and near(j["memory_peak_ratio"], 0.5),
+   "st-eff memory peak 500 MiB = 0.5 of the allocation", j)
+ok(near(j["gpu_mean_utilization"], 45) and near(j["gpu_max_utilization"], 100),
+   "st-eff GPU mean 45 %, max 100 %", j)
+ok(near(j["idle_gpu_hours"], 1.0), "st-eff idle GPU-hours = 1.0", j)
+ok(j["summary_at"] is not None, "st-eff summary_at set", j)
+
+# st-cnt: 2 CPUs on two nodes, 4096 MiB, 1 hour, collector counters (cpu_seconds 1800 on a,
+# 900 on b -> 2700 / (3600 * 2) = 0.375), memory_peak_bytes 2 GiB -> 2048 MiB = 0.5; per-GPU
+# samples: g0 0,0,0,100 (3/4 idle), g1 50 x4 -> mean 37.5, max 100, idle 1 h * 0.75 = 0.75
+start("st-cnt", T0, cpus=2, mem=4096, gpus=2, nodes=("a", "b"))
+sql("""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes, cpu_seconds,
+                                   memory_peak_bytes)
+       SELECT 'st-cnt', n, '%s'::timestamptz + g * interval '15 min', 40, 1048576,
+              CASE n WHEN 'a' THEN 450 * g ELSE 225 * g END,
+              CASE WHEN n = 'a' AND g = 2 THEN 2147483648 ELSE 1048576 END
+       FROM generate_series(1, 4) g, unnest(ARRAY['a', 'b']) n""" % iso(T0))
+sql("""INSERT INTO gpu_samples (job_id, node, gpu_id, ts, gpu_vendor, utilization_percent,
+                                memory_used_bytes)
+       SELECT 'st-cnt', 'a', d, '%s'::timestamptz + g * interval '15 min', 'nvidia',
+              CASE WHEN d = 'g1' THEN 50 WHEN g = 4 THEN 100 ELSE 0 END, 1000 * g
+       FROM generate_series(1, 4) g, unnest(ARRAY['g0', 'g1']) d""" % iso(T0))
+finish("st-cnt", T0 + dt.timedelta(hours=1))
+s, j = req("GET", "/v1/jobs/st-cnt")
+ok(near(j["cpu_seconds"], 2700) and near(j["cpu_efficiency"], 0.375),
+   "st-cnt cpu_seconds 2700 from the counters, efficiency 0.375", j)
+ok(near(j["memory_peak_mb"], 2048) and near(j["memory_peak_ratio"], 0.5),
+   "st-cnt memory peak 2048 MiB (memory_peak_bytes) = 0.5", j)
+ok(near(j["gpu_mean_utilization"], 37.5) and near(j["gpu_max_utilization"], 100),
+   "st-cnt GPU mean 37.5 %, max 100 % (per device)", j)
+ok(near(j["idle_gpu_hours"], 0.75), "st-cnt idle GPU-hours 0.75", j)
+
+# a late sample of a finished job (a collector's spool) updates its summary
+sql("""INSERT INTO gpu_samples (job_id, node, gpu_id, ts, gpu_vendor, utilization_percent)
+       VALUES ('st-cnt', 'a', 'g1', '%s'::timestamptz + interval '59 min', 'nvidia', 0)"""
+    % iso(T0))
+s, j = req("GET", "/v1/jobs/st-cnt")
+ok(near(j["idle_gpu_hours"], 0.75 + 0.2), "a late GPU sample updates idle GPU-hours (0.95)", j)
+js = finish("st-cnt", T0 + dt.timedelta(hours=2))
+s, j2 = req("GET", "/v1/jobs/st-cnt")
+ok(js["status"] == "skipped" and j2["end_time"] == j["end_time"]
+   and near(j2["cpu_efficiency"], 0.375), "a second finish is skipped; the summary stays", j2)
+
+# a job finished without samples has no summary values, but one was computed
+start("st-none", T0, cpus=1)
+finish("st-none", T0 + dt.timedelta(minutes=30))
+s, j = req("GET", "/v1/jobs/st-none")
+ok(j["cpu_efficiency"] is None and j["summary_at"] is not None,
+   "a job without samples: summary computed, values null", j)
+# a job finished by PATCH gets its summary too
+start("st-patch", NOW - dt.timedelta(minutes=20), cpus=2)
+sample("st-patch", NOW - dt.timedelta(minutes=10), 20, 10)
+s, j = req("PATCH", "/v1/jobs/st-patch", {"state": "completed"})
+ok(s == 200 and near(j["cpu_efficiency"], 0.2), "PATCH to completed computes the summary", j)
+
+# ---- filters and sort keys -------------------------------------------------------------------
+s, js = req("GET", "/v1/jobs?partition=storage&cpu_efficiency_lt=0.4")
+ok(s == 200 and [x["id"] for x in js["jobs"]] == ["st-patch", "st-cnt"] and js["total"] == 2,
+   "cpu_efficiency_lt=0.4", js)
+s, js = req("GET", "/v1/jobs?partition=storage&sort=-cpu_efficiency")
+ok([x["id"] for x in js["jobs"]] == ["st-eff", "st-cnt", "st-patch"] and js["total"] == 3,
+   "sort=-cpu_efficiency: highest first, only jobs with a value", js)
+s, js = req("GET", "/v1/jobs?partition=storage&sort=cpu_efficiency&limit=1&offset=1")
+ok([x["id"] for x in js["jobs"]] == ["st-cnt"] and js["total"] == 3,
+   "sort=cpu_efficiency with limit/offset", js)
+s, js = req("GET", "/v1/jobs?partition=storage&idle_gpu_hours_gt=0.96")
+ok([x["id"] for x in js["jobs"]] == ["st-eff"], "idle_gpu_hours_gt=0.96", js)
+s, js = req("GET", "/v1/jobs?partition=storage&sort=-idle_gpu_hours")
+ok([x["id"] for x in js["jobs"]] == ["st-eff", "st-cnt"], "sort=-idle_gpu_hours", js)
+s, js = req("GET", "/v1/jobs?partition=storage&memory_peak_ratio_gt=0.4&memory_peak_ratio_lt=0.6"
+                   "&sort=memory_peak_ratio")
+ok(sorted(x["id"] for x in js["jobs"]) == ["st-cnt", "st-eff"], "memory_peak_ratio range", js)
+s, js = req("GET", "/v1/jobs?partition=storage&gpu_mean_utilization_lt=40")
+ok([x["id"] for x in js["jobs"]] == ["st-cnt"], "gpu_mean_utilization_lt=40", js)
+s, js = req("GET", "/v1/jobs?partition=storage&sort=start_time&limit=1")
+ok(s == 200 and [x["id"] for x in js["jobs"]] == ["st-far"] and js["total"] == 5,
+   "sort=start_time: oldest first, every job (summary or not)", js)
+s, js = req("GET", "/v1/jobs?partition=storage&count=estimate&sort=-cpu_efficiency")
+ok(s == 200 and isinstance(js["total"], int) and js["total"] >= 0
+   and [x["id"] for x in js["jobs"]] == ["st-eff", "st-cnt", "st-patch"],
+   "count=estimate: same page, total from the planner's estimate", js)
+s, js = req("GET", "/v1/jobs?partition=storage&count=exact")
+ok(s == 200 and js["total"] == 5, "count=exact is the default's exact count", js)
+before = sql("SELECT md5(string_agg(t::text, '' ORDER BY id)) FROM jobs t")
+bad("/v1/jobs?sort=-user", "sort", "unknown sort key")
+bad("/v1/jobs?sort=cpu_efficiency&sort=start_time", "sort", "sort given twice")
+bad("/v1/jobs?cpu_efficiency_lt=abc", "cpu_efficiency_lt", "non-numeric filter")
+bad("/v1/jobs?cpu_efficiency_lt=-1", "cpu_efficiency_lt", "negative filter")
+bad("/v1/jobs?gpu_mean_utilization_gt=101", "gpu_mean_utilization_gt", "percentage over 100")
+bad("/v1/jobs?idle_gpu_hours_gt=nan", "idle_gpu_hours_gt", "nan")
+bad("/v1/jobs?cpu_efficiency_lte=1", "cpu_efficiency_lte", "unknown filter")
+bad("/v1/jobs?count=approximate", "count", "count=approximate")
+ok(sql("SELECT md5(string_agg(t::text, '' ORDER BY id)) FROM jobs t") == before,
+   "rejected requests changed nothing")
+
+# ---- rollups equal the raw rows; resolution choice -------------------------------------------
+# (a rollup's sums are 0, not NULL, when no sample had the value: its *_n count is 0 then)
+# st-roll: 3 days, two nodes, one sample a minute (rows via SQL: the rollups follow any writer)
+# plus API samples (some re-posted) in the last hour.
+T3 = NOW - dt.timedelta(days=3)
+start("st-roll", T3, cpus=8, nodes=("r1", "r2"))
+sql("""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes, gpu_usage)
+       SELECT 'st-roll', n, '%s'::timestamptz + g * interval '1 min' + interval '7 s',
+              (g * 7 %% 1000) / 10.0, 1000000 + g * 13, CASE WHEN g %% 5 = 0 THEN NULL
+              ELSE (g %% 101)::float8 / 3 END
+       FROM generate_series(1, 4200) g, unnest(ARRAY['r1', 'r2']) n""" % iso(T3))
+for k in range(6):
+    for _ in range(2):  # the second post of each is a duplicate: never counted twice
+        sample("st-roll", NOW - dt.timedelta(minutes=30, seconds=-k * 10), 33.3 + k, 5.5, node="r1")
+for res, unit in (("1m", "minute"), ("1h", "hour")):
+    diff = sql(f"""
+        SELECT count(*) FROM (
+          SELECT job_id, node, date_trunc('{unit}', ts, 'UTC') AS b, count(*) AS n,
+                 count(cpu_usage) AS cn, coalesce(sum(cpu_usage::numeric), 0) AS cs, min(cpu_usage) AS cmi,
+                 max(cpu_usage) AS cma, count(memory_usage_bytes) AS mn,
+                 coalesce(sum(memory_usage_bytes), 0) AS ms, min(memory_usage_bytes) AS mmi,
+                 max(memory_usage_bytes) AS mma, count(gpu_usage) AS gn,
+                 coalesce(sum(gpu_usage::numeric), 0) AS gs, min(gpu_usage) AS gmi, max(gpu_usage) AS gma,
+                 count(*) FILTER (WHERE gpu_usage < 1) AS gi, max(cpu_seconds) AS csm,
+                 max(memory_peak_bytes) AS mpm
+          FROM metric_samples GROUP BY 1, 2, 3) raw
+        FULL JOIN metric_rollup_{res} r
+          ON r.job_id = raw.job_id AND r.node = raw.node AND r.bucket = raw.b
+        WHERE (raw.n, raw.cn, raw.cs, raw.cmi, raw.cma, raw.mn, raw.ms, raw.mmi, raw.mma, raw.gn,
+               raw.gs, raw.gmi, raw.gma, raw.gi, raw.csm, raw.mpm)
+              IS DISTINCT FROM
+              (r.n, r.cpu_n, r.cpu_sum, r.cpu_min, r.cpu_max, r.mem_n, r.mem_sum, r.mem_min,
+               r.mem_max, r.gpu_n, r.gpu_sum, r.gpu_min, r.gpu_max, r.gpu_idle_n,
+               r.cpu_seconds_max, r.mem_peak_max)""")
+    ok(diff == "0", f"metric_rollup_{res} equals the aggregates of the raw rows, every bucket",
+       f"{diff} buckets differ")
+    diff = sql(f"""
+        SELECT count(*) FROM (
+          SELECT job_id, node, gpu_id, date_trunc('{unit}', ts, 'UTC') AS b, count(*) AS n,
+                 count(utilization_percent) AS un, coalesce(sum(utilization_percent::numeric), 0) AS us,
+                 min(utilization_percent) AS umi, max(utilization_percent) AS uma,
+                 count(*) FILTER (WHERE utilization_percent < 1) AS ui,
+                 count(memory_used_bytes) AS mn, coalesce(sum(memory_used_bytes), 0) AS ms,
+                 min(memory_used_bytes) AS mmi, max(memory_used_bytes) AS mma
+          FROM gpu_samples GROUP BY 1, 2, 3, 4) raw
+        FULL JOIN gpu_rollup_{res} r ON r.job_id = raw.job_id AND r.node = raw.node
+                                    AND r.gpu_id = raw.gpu_id AND r.bucket = raw.b
+        WHERE (raw.n, raw.un, raw.us, raw.umi, raw.uma, raw.ui, raw.mn, raw.ms, raw.mmi, raw.mma)
+              IS DISTINCT FROM
+              (r.n, r.util_n, r.util_sum, r.util_min, r.util_max, r.util_idle_n, r.mem_n,
+               r.mem_sum, r.mem_min, r.mem_max)""")
+    ok(diff == "0", f"gpu_rollup_{res} equals the aggregates of the raw rows", f"{diff} differ")
+
+diff = sql("""
+    SELECT count(*) FROM (SELECT DISTINCT ON (job_id, node) * FROM metric_samples
+                          ORDER BY job_id, node, ts DESC) raw
+    FULL JOIN metric_latest l ON l.job_id = raw.job_id AND l.node = raw.node
+    WHERE (raw.ts, raw.cpu_usage, raw.memory_usage_bytes, raw.gpu_usage, raw.cpu_seconds,
+           raw.memory_peak_bytes, raw.oom_kills) IS DISTINCT FROM
+          (l.ts, l.cpu_usage, l.memory_usage_bytes, l.gpu_usage, l.cpu_seconds,
+           l.memory_peak_bytes, l.oom_kills)""")
+ok(diff == "0", "metric_latest holds the newest raw sample of every (job, node)", diff)
+# auto: the finest resolution whose entries fit in max(limit, 1000)
+s, js = req("GET", "/v1/jobs/st-roll/metrics?limit=10000")
+nraw = int(sql("SELECT count(*) FROM metric_samples WHERE job_id = 'st-roll'"))
+ok(s == 200 and js["resolution"] == "raw" and js["total"] == nraw,
+   f"3 days x 2 nodes at 1/min ({nraw} samples), limit 10000: auto answers raw", js.get("total"))
+s, js = req("GET", "/v1/jobs/st-roll/metrics")
+nb = int(sql("SELECT count(*) FROM metric_rollup_1h WHERE job_id = 'st-roll'"))
+ok(js["resolution"] == "1h" and js["total"] == nb == len(js["samples"]),
+   f"the same with the default limit: 1h, the whole job in one answer ({nb})", js["total"])
+s, js = req("GET", "/v1/jobs/st-roll/metrics?start_time=" + iso(NOW - dt.timedelta(hours=4))
+            + "&end_time=" + iso(NOW - dt.timedelta(hours=2)))
+ok(js["resolution"] == "raw", "a 2-hour range (240 samples): raw", js["resolution"])
+# st-dense: one node, a sample every 10 s for 3 hours (1080): too many raw, 180 minutes
+TD = NOW - dt.timedelta(hours=4)
+start("st-dense", TD, nodes=("d1",))
+sql("""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes)
+       SELECT 'st-dense', 'd1', '%s'::timestamptz + g * interval '10 s', g %% 100, g
+       FROM generate_series(1, 1080) g""" % iso(TD))
+s, js = req("GET", "/v1/jobs/st-dense/metrics")
+ok(js["resolution"] == "1m" and js["total"] == int(sql(
+    "SELECT count(*) FROM metric_rollup_1m WHERE job_id = 'st-dense'")) <= 1000,
+   "1080 samples in 3 hours: auto answers 1m (every minute of the job)", js["total"])
+s, js = req("GET", "/v1/jobs/st-dense/metrics?limit=2000")
+ok(js["resolution"] == "raw" and js["total"] == 1080, "... and raw with limit=2000", js["total"])
+s, js = req("GET", "/v1/jobs/st-roll/metrics?start_time=" + iso(NOW - dt.timedelta(days=30)))
+ok(js["resolution"] == "1h", "a 30-day range: auto picks 1h", js["resolution"])
+s, js = req("GET", "/v1/jobs/st-roll/metrics?resolution=1h&node=r2&limit=2")
+h0 = js["samples"][0]
+want = sql(f"""SELECT count(*) || ' ' || avg(cpu_usage) || ' ' || min(cpu_usage) || ' ' ||
+                      max(cpu_usage) || ' ' || max(memory_usage_bytes)
+               FROM metric_samples WHERE job_id = 'st-roll' AND node = 'r2'
+                 AND date_trunc('hour', ts, 'UTC') = '{h0["timestamp"]}'""").split()
+ok(js["resolution"] == "1h" and js["total"] == int(sql(
+    "SELECT count(*) FROM metric_rollup_1h WHERE job_id = 'st-roll' AND node = 'r2'"))
+   and len(js["samples"]) == 2 and h0["node"] == "r2"
+   and h0["sample_count"] == int(want[0]) and near(h0["cpu_usage"], float(want[1]))
+   and near(h0["cpu_usage_min"], float(want[2])) and near(h0["cpu_usage_max"], float(want[3]))
+   and h0["memory_usage_bytes_max"] == int(want[4]),
+   "resolution=1h: the first hour of r2 equals count/avg/min/max of its raw rows", (h0, want))
+s, js = req("GET", "/v1/jobs/st-roll/metrics?resolution=raw&limit=5")
+ok(js["resolution"] == "raw" and js["total"] == int(sql(
+    "SELECT count(*) FROM metric_samples WHERE job_id = 'st-roll'")) and len(js["samples"]) == 5,
+   "resolution=raw on the long job", js["total"])
+s, js = req("GET", "/v1/jobs/st-roll/metrics?resolution=1m&start_time="
+            + iso(NOW - dt.timedelta(minutes=31)) + "&end_time=" + iso(NOW - dt.timedelta(minutes=29))
+            + "&node=r1")
+got = sum(x["sample_count"] for x in js["samples"])
+ok(js["resolution"] == "1m" and got == 6,
+   "resolution=1m with a range: the 6 API samples (each posted twice) counted once", js)
+bad("/v1/jobs/st-roll/metrics?resolution=5m", "resolution", "resolution=5m")
+bad("/v1/jobs/st-roll/metrics?resolution=", "resolution", "empty resolution")
+s, js = req("GET", "/v1/jobs/st-nosuch/metrics?resolution=1h")
+ok(s == 404, "unknown job: 404 at any resolution", js)
+
+with open(os.path.join(os.environ["HJO_TMP"], "storage_test.n"), "w") as f:
+    f.write(str(N[0]))
+sys.exit(1 if FAILED[0] else 0)

@@ -1,0 +1,127 @@
+#!/bin/sh
+# tests/integration/t_storage.sh: storage that scales (issue 6, docs/storage.md) against a real
+# PostgreSQL, hjo-api and nginx.  Here: sql/0050_partitioning.sql migrating a database that
+# already holds samples (every row kept, identical), partitions and grants in place, and
+# `hjo-admin maintain`; then storage_test.py drives the API (rollups against raw rows,
+# resolution choice, job summaries, filters and sort keys).  Prints TAP.
+: "${top_srcdir:?top_srcdir must be set (automake exports it)}"
+# shellcheck source=tests/integration/lib.sh
+. "$top_srcdir/tests/integration/lib.sh"
+itest_setup
+
+admin=$top_builddir/admin/hjo-admin
+sqm() { # sqm SQL: one value from the database "mig"
+        psql -X -q -At -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d mig -c "$1"
+}
+dsn() {
+        echo "host=$HJO_PGHOST port=$HJO_PGPORT dbname=$1 user=postgres"
+}
+
+# ---- migration of a database with samples ----------------------------------------------------
+mkdir -p "$HJO_TMP/sql-before"
+for f in "$top_srcdir"/sql/[0-9][0-9][0-9][0-9]_*.sql; do
+        case $(basename "$f") in
+        0050_* | 005[1-9]_* | 00[6-9]*) ;;
+        *) cp "$f" "$HJO_TMP/sql-before/" ;;
+        esac
+done
+sq "CREATE DATABASE mig" >/dev/null
+DATABASE_URL=$(dsn mig) "$admin" migrate --sql-dir "$HJO_TMP/sql-before" >"$HJO_TMP/mig1.log" 2>&1 ||
+        itest_bail "migrate (before 0050) failed: $(tail -n 3 "$HJO_TMP/mig1.log")"
+DATABASE_URL=$(dsn mig) "$admin" seed-demo >>"$HJO_TMP/mig1.log" 2>&1 || itest_bail "seed-demo failed"
+# older samples too: 10 days ago (a day of its own) and one far in the past
+sqm "INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes, cpu_seconds)
+     SELECT 'demo-1005', 'node05', now() - interval '10 days' + g * interval '10 s', g % 100,
+            1048576 * g, g FROM generate_series(1, 500) g;
+     INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes)
+     VALUES ('demo-1005', 'node05', '2001-02-03T04:05:06Z', 12.5, 4096);
+     INSERT INTO gpu_samples (job_id, node, gpu_id, ts, gpu_vendor, utilization_percent)
+     SELECT 'demo-1009', 'gpu02', 'GPU-x', now() - interval '3 days' + g * interval '10 s',
+            'nvidia', g % 101 FROM generate_series(1, 200) g;" >/dev/null ||
+        itest_bail "inserting old samples failed"
+fp() { # fingerprint of every row of table $1 in the database mig
+        sqm "SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), ''))
+             FROM $1 t"
+}
+before_m=$(fp metric_samples)
+before_g=$(fp gpu_samples)
+before_n=$(fp node_samples)
+DATABASE_URL=$(dsn mig) "$admin" migrate --sql-dir "$top_srcdir/sql" >"$HJO_TMP/mig2.log" 2>&1
+is "$?" 0 "0050 migrates a database that holds samples"
+is "$(fp metric_samples)" "$before_m" "metric_samples: every row kept, identical ($before_m)"
+is "$(fp gpu_samples)" "$before_g" "gpu_samples: every row kept, identical"
+is "$(fp node_samples)" "$before_n" "node_samples: every row kept, identical"
+is "$(sqm "SELECT string_agg(relname || ':' || relkind::text, ',' ORDER BY relname) FROM pg_class
+           WHERE relname IN ('metric_samples', 'gpu_samples', 'node_samples')")" \
+        "gpu_samples:p,metric_samples:p,node_samples:p" "the three sample tables are partitioned"
+is "$(sqm "SELECT count(*) FROM pg_class WHERE relname LIKE '%unpartitioned%'")" 0 \
+        "the old tables are gone"
+is "$(sqm "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint
+           WHERE conrelid = 'metric_samples'::regclass AND contype IN ('p', 'f')")" \
+        "metric_samples_job_id_fkey,metric_samples_pkey" "primary key and foreign key kept by name"
+is "$(sqm "SELECT count(*) FROM pg_indexes WHERE indexname IN ('metric_samples_job_ts_idx',
+           'node_samples_ts_idx')")" 2 "secondary indexes kept by name"
+is "$(sqm "SELECT has_table_privilege('hjo_api', 'metric_samples', 'SELECT')
+              AND has_table_privilege('hjo_api', 'node_samples', 'SELECT')
+              AND NOT has_table_privilege('hjo_api', 'metric_samples', 'INSERT')")" t \
+        "grants carried over (hjo_api reads, cannot write)"
+is "$(sqm "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'metric_samples'::regclass
+           AND attname = 'cpu_usage'")" f "cpu_usage stays nullable as 0041 made it"
+is "$(sqm "SELECT count(*) FROM metric_samples_p20010203")" 1 \
+        "each day that had rows got its partition (2001-02-03 too)"
+is "$(sqm "SELECT count(*) FROM pg_class WHERE relname = 'metric_samples_p' ||
+           to_char(now() AT TIME ZONE 'UTC' - interval '10 days', 'YYYYMMDD')")" 1 \
+        "a partition for the day of the old rows"
+is "$(sqm "SELECT count(*) FROM generate_series(0, 7) d WHERE to_regclass('metric_samples_p' ||
+           to_char(now() AT TIME ZONE 'UTC' + d * interval '1 day', 'YYYYMMDD')) IS NOT NULL")" 8 \
+        "partitions for today and 7 days ahead"
+is "$(sqm "SELECT (SELECT count(*) FROM metric_samples) = (SELECT sum(n) FROM metric_rollup_1m)
+              AND (SELECT count(*) FROM metric_samples) = (SELECT sum(n) FROM metric_rollup_1h)
+              AND (SELECT count(*) FROM gpu_samples) = (SELECT sum(n) FROM gpu_rollup_1h)")" t \
+        "rollups built for the rows that were there"
+is "$(sqm "SELECT count(*) FROM jobs WHERE end_time IS NOT NULL AND summary_at IS NULL")" 0 \
+        "summaries computed for the jobs that had finished"
+is "$(sqm "SELECT sample_count = (SELECT count(*) FROM metric_samples WHERE job_id = 'demo-1001')
+           FROM jobs WHERE id = 'demo-1001'")" t "job aggregates still agree with the samples"
+is "$(sqm "SELECT prosecdef AND proconfig::text LIKE '%search_path=pg_catalog, public%'
+           FROM pg_proc WHERE proname = 'hjo_job_finished'")" t \
+        "hjo_job_finished stays SECURITY DEFINER with the fixed search_path"
+
+# ---- hjo-admin maintain on that database -----------------------------------------------------
+old_minutes=$(sqm "SELECT count(DISTINCT date_trunc('minute', ts, 'UTC')) FROM metric_samples
+                   WHERE ts < now() - interval '9 days' AND ts > '2002-01-01'")
+recent_before=$(fp "(SELECT * FROM metric_samples WHERE ts >= date_trunc('day', now()) - interval '4 days') AS")
+DATABASE_URL=$(dsn mig) METRICS_RETENTION_DAYS=5 HJO_PARTITION_AHEAD_DAYS=12 \
+        "$admin" maintain >"$HJO_TMP/maint1.log" 2>&1
+is "$?" 0 "hjo-admin maintain exits 0"
+is "$(sqm "SELECT to_regclass('metric_samples_p' ||
+           to_char(now() AT TIME ZONE 'UTC' + interval '12 days', 'YYYYMMDD')) IS NOT NULL")" t \
+        "maintain creates partitions HJO_PARTITION_AHEAD_DAYS ahead"
+is "$(sqm "SELECT count(*) FROM pg_class WHERE relname = 'metric_samples_p' ||
+           to_char(now() AT TIME ZONE 'UTC' - interval '10 days', 'YYYYMMDD')")" 0 \
+        "retention (5 days) drops the partition of 10 days ago"
+is "$(sqm "SELECT count(*) FROM metric_samples WHERE ts < now() - interval '6 days'")" 0 \
+        "no raw row older than the retention is left (2001 dropped too)"
+is "$(fp node_samples)" "$before_n" "nothing newer was touched (node samples of today intact)"
+is "$(fp "(SELECT * FROM metric_samples WHERE ts >= date_trunc('day', now()) - interval '4 days') AS")" \
+        "$recent_before" "every job sample within the retention kept, identical"
+is "$(sqm "SELECT count(*) FROM gpu_samples WHERE job_id = 'demo-1009' AND gpu_id = 'GPU-x'")" 200 \
+        "GPU samples of 3 days ago kept"
+is "$(sqm "SELECT count(*) FROM metric_rollup_1m WHERE bucket < now() - interval '9 days'")" \
+        "$old_minutes" \
+        "the 1m rollups of the dropped day stay (their own retention)"
+check_log() { grep -q "$1" "$HJO_TMP/maint1.log"; }
+if check_log 'action=dropped'; then is 1 1 "maintain logs what it dropped"; else is 0 1 "maintain logs what it dropped"; fi
+DATABASE_URL=$(dsn mig) HJO_PARTITION_AHEAD_DAYS=0 "$admin" maintain >"$HJO_TMP/maint2.log" 2>&1
+is "$?" 2 "HJO_PARTITION_AHEAD_DAYS=0 is a configuration error (exit 2)"
+DATABASE_URL=$(dsn mig) HJO_ROLLUP_1H_RETENTION_DAYS=x "$admin" maintain >"$HJO_TMP/maint3.log" 2>&1
+is "$?:$(grep -c HJO_ROLLUP_1H_RETENTION_DAYS "$HJO_TMP/maint3.log")" "2:1" \
+        "a bad HJO_ROLLUP_1H_RETENTION_DAYS is refused, naming it"
+
+# ---- the API over the freshly migrated database ----------------------------------------------
+/usr/bin/python3 "$top_srcdir/tests/integration/storage_test.py" "$n"
+rc=$?
+n=$(cat "$HJO_TMP/storage_test.n" 2>/dev/null || echo "$n")
+[ $rc -eq 0 ] || nfail=$((nfail + 1))
+echo "1..$n"
+[ "$nfail" -eq 0 ]
