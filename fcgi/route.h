@@ -10,7 +10,7 @@
 
 struct http_req;
 
-/* Which database connection a route's handler gets (docs/scale-out.md). */
+/* The database connection a route's handler is given (docs/scale-out.md). */
 enum route_db {
         ON_PRIMARY = 0, /* writes, and anything that must see the latest commit */
         ON_REPLICA,     /* reads that may lag by the replica's replay delay */

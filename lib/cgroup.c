@@ -393,23 +393,23 @@ int cg_read_v2(int dirfd, unsigned flags, struct cg_stats *ret)
                 r = read_one(dirfd, "memory.current", false, &s, CG_MEM_CURRENT);
         if (r == 0)
                 r = read_one(dirfd, "memory.peak", false, &s, CG_MEM_PEAK);
-        if (r == 0)
+        if (r == 0 && !(flags & CG_READ_FAST))
                 r = read_one(dirfd, "memory.max", true, &s, CG_MEM_MAX);
         if (r == 0)
                 r = read_one(dirfd, "memory.swap.current", false, &s, CG_SWAP);
         if (r == 0)
                 r = read_keyed(dirfd, "memory.events", ev_keys, ev_f, ARRAY_SIZE(ev_keys), &s);
-        if (r == 0 && (flags & CG_READ_MEMSTAT))
+        if (r == 0 && (flags & CG_READ_MEMSTAT) && !(flags & CG_READ_FAST))
                 r = read_keyed(dirfd, "memory.stat", ms_keys, ms_f, ARRAY_SIZE(ms_keys), &s);
         if (r == 0)
                 r = read_one(dirfd, "pids.current", false, &s, CG_PIDS);
-        if (r == 0 && (flags & CG_READ_IO))
+        if (r == 0 && (flags & CG_READ_IO) && !(flags & CG_READ_FAST))
                 r = read_io(dirfd, &s);
-        if (r == 0 && (flags & CG_READ_PRESSURE))
+        if (r == 0 && (flags & CG_READ_PRESSURE) && !(flags & CG_READ_FAST))
                 r = read_pressure(dirfd, "cpu.pressure", CG_CPU_SOME10, CG_CPU_FULL10, &s);
-        if (r == 0 && (flags & CG_READ_PRESSURE))
+        if (r == 0 && (flags & CG_READ_PRESSURE) && !(flags & CG_READ_FAST))
                 r = read_pressure(dirfd, "memory.pressure", CG_MEM_SOME10, CG_MEM_FULL10, &s);
-        if (r == 0)
+        if (r == 0 && !(flags & CG_READ_FAST))
                 r = read_cpus(dirfd, "cpuset.cpus.effective", &s);
         if (r < 0)
                 return r;
@@ -426,30 +426,7 @@ int cg_read_v2(int dirfd, unsigned flags, struct cg_stats *ret)
  */
 int cg_read_v2_fast(int dirfd, struct cg_stats *ret)
 {
-        static const char *const cpu_keys[] = { "usage_usec", "user_usec", "system_usec" };
-        static const enum cg_field cpu_f[] = { CG_CPU_USAGE, CG_CPU_USER, CG_CPU_SYSTEM };
-        static const char *const ev_keys[] = { "oom", "oom_kill" };
-        static const enum cg_field ev_f[] = { CG_OOM, CG_OOM_KILL };
-        struct cg_stats s = { 0 };
-        int r;
-
-        r = read_keyed(dirfd, "cpu.stat", cpu_keys, cpu_f, ARRAY_SIZE(cpu_keys), &s);
-        if (r == 0)
-                r = read_one(dirfd, "memory.current", false, &s, CG_MEM_CURRENT);
-        if (r == 0)
-                r = read_one(dirfd, "memory.peak", false, &s, CG_MEM_PEAK);
-        if (r == 0)
-                r = read_one(dirfd, "memory.swap.current", false, &s, CG_SWAP);
-        if (r == 0)
-                r = read_keyed(dirfd, "memory.events", ev_keys, ev_f, ARRAY_SIZE(ev_keys), &s);
-        if (r == 0)
-                r = read_one(dirfd, "pids.current", false, &s, CG_PIDS);
-        if (r < 0)
-                return r;
-        if (!cg_has(&s, CG_CPU_USAGE) && faccessat(dirfd, "cgroup.procs", F_OK, 0) < 0)
-                return -ENOENT; /* the job's directory is gone */
-        *ret = s;
-        return 0;
+        return cg_read_v2(dirfd, CG_READ_FAST, ret);
 }
 
 int cg_read_v1(int cpuacct_fd, int memory_fd, int pids_fd, int cpuset_fd, unsigned flags,

@@ -97,6 +97,7 @@ MUST_CHECK int cg_read_file(int dirfd, const char *name, char *buf, size_t cap, 
 #define CG_READ_MEMSTAT  0x1 /* memory.stat (costlier: ~50 keys): anon/file */
 #define CG_READ_PRESSURE 0x2 /* cpu.pressure and memory.pressure */
 #define CG_READ_IO       0x4 /* io.stat */
+#define CG_READ_FAST     0x8 /* only what changes every interval: no limits, cpuset, stat, PSI, IO */
 
 /*
  * cgroup v2: fills *ret from the files below the job directory dirfd.  A missing file leaves
