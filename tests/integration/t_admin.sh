@@ -152,6 +152,15 @@ else
         echo "ok $n - hjo-api under spawn-fcgi # SKIP spawn-fcgi not installed"
 fi
 
+# ---- hjo_array_merge (sql/0060: a loop for small arrays, one hashed query for large ones) ----
+is "$(sq hjo "SELECT hjo_array_merge('{a,b}', '{c,a,NULL,c,d}')")" "{a,b,c,d}" \
+        "array merge: new elements appended once, in order; NULLs dropped"
+is "$(sq hjo "SELECT hjo_array_merge(NULL, NULL)")" "{}" "array merge: NULL and NULL is empty"
+is "$(sq hjo "WITH b AS (SELECT array_agg('n' || g ORDER BY g DESC) AS v FROM generate_series(1, 3000) g)
+              SELECT hjo_array_merge('{n7,x}', b.v || '{n9,NULL,x}'::text[]) =
+                     '{n7,x}'::text[] || array(SELECT 'n' || g FROM generate_series(3000, 1, -1) g WHERE g <> 7)
+              FROM b")" t "array merge of a 3000-node list: same result as the small-array rule"
+
 # ---- least-privilege database roles (sql/0030_roles.sql) -------------------------------------
 asrole() { # asrole ROLE SQL: exit status of running SQL as ROLE
         psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U "$1" -d hjo -c "$2" \
@@ -166,6 +175,10 @@ asrole itest_api "DELETE FROM jobs"
 is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot DELETE from jobs directly"
 asrole itest_api "INSERT INTO audit_log (job_id, action, changed_by, source, correlation_id) VALUES ('x','x','x','x','x')"
 is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot write the audit log directly"
+asrole itest_api "SELECT hjo_audit('x', 'forged', 'x', 'x', 'x', '{}')"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot call the audit writer either (sql/0060)"
+asrole itest_api "SELECT * FROM hjo_ingest_batch_base('n', now(), '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', NULL, NULL, NULL, NULL, NULL, false)"
+is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot call the wrapped batch function directly"
 asrole itest_api "SELECT hjo_token_create('0123456789abcdef', 'x', 'admin', NULL, repeat('0', 64), NULL, 'x')"
 is "$?:$(grep -c 'permission denied' "$HJO_TMP/role.out")" "1:1" "the API role cannot create tokens"
 asrole itest_collector "SELECT secret_sha256 FROM api_tokens"
