@@ -370,8 +370,11 @@ static int rocm_card(const char *key, struct json_object *card, struct gpu_dev *
         static const char *const util_k[] = { "GPU use (%)" };
         static const char *const power_k[] = { "Average Graphics Package Power (W)",
                                                "Current Socket Graphics Package Power (W)" };
+        /* ROCm before ~3.x spelled the unit "(c)" (tests/collectord/fixtures/rocm-smi-rainbowminer749.json) */
         static const char *const temp_k[] = { "Temperature (Sensor edge) (C)",
-                                              "Temperature (Sensor junction) (C)" };
+                                              "Temperature (Sensor edge) (c)",
+                                              "Temperature (Sensor junction) (C)",
+                                              "Temperature (Sensor junction) (c)" };
         static const char *const name_k[] = { "Card Series", "Card series", "Device Name",
                                               "Card SKU" };
         uint64_t idx;
@@ -395,9 +398,10 @@ static int rocm_card(const char *key, struct json_object *card, struct gpu_dev *
         }
         r = rocm_double(card, util_k, 1, 100, &d->has_util, &d->util_pct);
         if (r == 0)
-                r = rocm_double(card, power_k, 2, 1e5, &d->has_power, &d->power_w);
+                r = rocm_double(card, power_k, ARRAY_SIZE(power_k), 1e5, &d->has_power,
+                                 &d->power_w);
         if (r == 0)
-                r = rocm_double(card, temp_k, 2, 1000, &d->has_temp, &d->temp_c);
+                r = rocm_double(card, temp_k, ARRAY_SIZE(temp_k), 1000, &d->has_temp, &d->temp_c);
         if (r == 0)
                 r = rocm_u64(card, "VRAM Total Used Memory (B)", &d->has_mem_used,
                              &d->mem_used_bytes);

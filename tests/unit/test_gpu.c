@@ -82,7 +82,8 @@ static void test_csv(void)
 /*
  * Real captures of other --query-gpu field lists (fixtures/README.md says where each comes
  * from): the same line code as collectord's query, driven through the capture's own field
- * list.  No public capture of collectord's exact field list was found.
+ * list.  No public capture of collectord's exact field list was found; test_csv_superset()
+ * below takes it from real captures of a superset.
  */
 static void test_csv_real(void)
 {
@@ -176,6 +177,316 @@ static void test_csv_real(void)
         free(buf);
 }
 
+#define NV_CAP_COLS 512
+
+/* Splits [s, e) at commas into trimmed cells; the count, or 0 over max cells. */
+static size_t split_row(const char *s, const char *e, const char *cell[][2], size_t max)
+{
+        size_t n = 0;
+
+        for (;;) {
+                const char *c = memchr(s, ',', (size_t)(e - s));
+                const char *cs = s, *ce = c ? c : e;
+
+                if (n == max)
+                        return 0;
+                while (cs < ce && *cs == ' ')
+                        cs++;
+                while (ce > cs && (ce[-1] == ' ' || ce[-1] == '\r'))
+                        ce--;
+                cell[n][0] = cs;
+                cell[n][1] = ce;
+                n++;
+                if (!c)
+                        return n;
+                s = c + 1;
+        }
+}
+
+/*
+ * What `nvidia-smi --query-gpu=<GPU_NVSMI_FIELDS> --format=csv,noheader,nounits` prints, taken
+ * from a real `--format=csv` capture of a superset field list: the capture's header names its
+ * columns ("memory.used [MiB]"), so collectord's eight are picked by name in collectord's
+ * order, and the unit nvidia-smi appends without "nounits" (" %", " MiB", " W") is cut.  Every
+ * other byte of a cell is kept ("[N/A]" stays "[N/A]").  Returns 0, or -1 when a field is
+ * missing, a row has another column count than the header, or out is too small.
+ */
+static int nvsmi_project(const char *in, size_t len, char *out, size_t size)
+{
+        static const char *const want[] = { "index",           "uuid",           "name",
+                                            "utilization.gpu", "memory.used",    "memory.total",
+                                            "power.draw",      "temperature.gpu" };
+        static const char *const units[] = { " %", " MiB", " W" };
+        static const char *cell[NV_CAP_COLS][2];
+        size_t col[ARRAY_SIZE(want)], ncol = 0, used = 0, pos = 0;
+        bool header = true;
+
+        out[0] = '\0';
+        while (pos < len) {
+                const char *s = in + pos, *nl = memchr(s, '\n', len - pos);
+                const char *e = nl ? nl : in + len;
+                size_t n;
+
+                pos = (size_t)(e - in) + 1;
+                if (e == s)
+                        continue;
+                n = split_row(s, e, cell, NV_CAP_COLS);
+                if (n == 0)
+                        return -1;
+                if (header) {
+                        header = false;
+                        ncol = n;
+                        for (size_t w = 0; w < ARRAY_SIZE(want); w++) {
+                                col[w] = SIZE_MAX;
+                                for (size_t i = 0; i < n; i++) {
+                                        const char *ns = cell[i][0], *ne = cell[i][1];
+                                        const char *br = memchr(ns, '[', (size_t)(ne - ns));
+
+                                        if (br) {
+                                                ne = br;
+                                                while (ne > ns && ne[-1] == ' ')
+                                                        ne--;
+                                        }
+                                        if ((size_t)(ne - ns) == strlen(want[w]) &&
+                                            memcmp(ns, want[w], strlen(want[w])) == 0)
+                                                col[w] = i;
+                                }
+                                if (col[w] == SIZE_MAX)
+                                        return -1;
+                        }
+                        continue;
+                }
+                if (n != ncol)
+                        return -1;
+                for (size_t w = 0; w < ARRAY_SIZE(want); w++) {
+                        const char *cs = cell[col[w]][0], *ce = cell[col[w]][1];
+                        int r;
+
+                        for (size_t u = 0; u < ARRAY_SIZE(units); u++) {
+                                size_t ul = strlen(units[u]);
+
+                                if ((size_t)(ce - cs) > ul && memcmp(ce - ul, units[u], ul) == 0)
+                                        ce -= ul;
+                        }
+                        r = snprintf(out + used, size - used, "%s%.*s%s", w ? ", " : "",
+                                     (int)(ce - cs), cs, w + 1 == ARRAY_SIZE(want) ? "\n" : "");
+                        if (r < 0 || (size_t)r >= size - used)
+                                return -1;
+                        used += (size_t)r;
+                }
+        }
+        return header ? -1 : 0;
+}
+
+/*
+ * Real captures of a superset of collectord's field list (fixtures/README.md): the sections
+ * "idle/load :: query-gpu" of utkuozdemir/nvidia_gpu_exporter's internal/captures, i.e.
+ * `nvidia-smi --query-gpu=<every field of --help-query-gpu> --format=csv` (212 columns, header
+ * with units) on an H100 80GB HBM3, driver 590.48.01: idle, under load (gpu-burn), and with MIG
+ * enabled.  Their UUIDs are the capture tool's format-preserving mask.  The parser refuses the
+ * 212-column lines (over its 64 columns) rather than misreading them; the test then builds
+ * collectord's exact noheader,nounits output from them (nvsmi_project) and parses it with
+ * gpu_parse_nvsmi_csv(), collectord's own call.
+ */
+static void test_csv_superset(void)
+{
+        static const struct {
+                const char *file, *projected;
+                bool has_util;
+                double util, power, temp;
+                uint64_t used_mib;
+        } cases[] = {
+                { "nvidia-smi-h100-590-idle.csv",
+                  "0, GPU-00000000-0000-0000-0000-000000000000, NVIDIA H100 80GB HBM3, 0, 0, "
+                  "81559, 69.85, 41\n",
+                  true, 0, 69.85, 41, 0 },
+                { "nvidia-smi-h100-590-load.csv",
+                  "0, GPU-00000000-0000-0000-0000-000000000000, NVIDIA H100 80GB HBM3, 100, "
+                  "19818, 81559, 631.95, 59\n",
+                  true, 100, 631.95, 59, 19818 },
+                /* MIG enabled: the parent GPU's utilization.gpu is [N/A] */
+                { "nvidia-smi-h100mig-590-idle.csv",
+                  "0, GPU-00000000-0000-0000-0000-000000000000, NVIDIA H100 80GB HBM3, [N/A], "
+                  "59, 81559, 71.15, 42\n",
+                  false, 0, 71.15, 42, 59 },
+        };
+        struct gpu_list l = { .n = 99 };
+        char out[1024], id[96];
+        char *buf;
+        size_t len;
+
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                const char *f = cases[i].file;
+
+                buf = slurp(f, &len);
+                l.n = 99;
+                is_int(gpu_parse_nvsmi_csv_fields(buf, len, NULL, GPU_CSV_HEADER | GPU_CSV_UNITS,
+                                                  &l),
+                       -EBADMSG, "%s: 212 columns refused, not misread", f);
+                is_int(gpu_parse_nvsmi_csv(buf, len, &l), -EBADMSG,
+                       "%s: refused by collectord's 8-column parser", f);
+                is_int((long long)l.n, 99, "%s: list untouched", f);
+                is_int(nvsmi_project(buf, len, out, sizeof(out)), 0,
+                       "%s: collectord's 8 fields found by header name", f);
+                is_str(out, cases[i].projected, "%s: as noheader,nounits", f);
+                is_int(gpu_parse_nvsmi_csv(out, strlen(out), &l), 0, "%s: collectord parses it", f);
+                is_int((long long)l.n, 1, "%s: one GPU", f);
+                ok(l.v[0].vendor == GPU_NVIDIA && l.v[0].index == 0, "%s: nvidia index 0", f);
+                is_str(l.v[0].uuid, "GPU-00000000-0000-0000-0000-000000000000", "%s: uuid", f);
+                is_str(gpu_dev_id(&l.v[0], id, sizeof(id)),
+                       "GPU-00000000-0000-0000-0000-000000000000", "%s: gpu_id is the uuid", f);
+                ok(gpu_dev_matches(&l.v[0], "GPU-00000000-0000-0000-0000-000000000000") &&
+                           gpu_dev_matches(&l.v[0], "00000000-0000-0000-0000-000000000000") &&
+                           gpu_dev_matches(&l.v[0], "0") && !gpu_dev_matches(&l.v[0], "1"),
+                   "%s: matched by uuid (with and without GPU-) and index", f);
+                is_str(l.v[0].name, "NVIDIA H100 80GB HBM3", "%s: name", f);
+                ok(l.v[0].has_util == cases[i].has_util &&
+                           (!cases[i].has_util || l.v[0].util_pct == cases[i].util),
+                   "%s: utilization %s", f, cases[i].has_util ? "present" : "[N/A] absent");
+                ok(l.v[0].has_mem_used, "%s: memory.used present", f);
+                is_u64(l.v[0].mem_used_bytes, cases[i].used_mib * 1048576, "%s: memory.used", f);
+                ok(l.v[0].has_mem_total, "%s: memory.total present", f);
+                is_u64(l.v[0].mem_total_bytes, UINT64_C(81559) * 1048576, "%s: 81559 MiB", f);
+                ok(l.v[0].has_power, "%s: power.draw present", f);
+                is_double(l.v[0].power_w, cases[i].power, 1e-9, "%s: power.draw", f);
+                ok(l.v[0].has_temp && l.v[0].temp_c == cases[i].temp, "%s: temperature.gpu", f);
+                free(buf);
+        }
+
+        /* netdata's go.d nvidia_smi testdata: --format=csv,nounits (header with units, bare
+           values), Tesla P100; no index or memory.total column */
+        buf = slurp("nvidia-smi-netdata-p100.csv", &len);
+        l.n = 99;
+        is_int(gpu_parse_nvsmi_csv(buf, len, &l), -EBADMSG,
+               "netdata-p100: a header line is refused by collectord's parser");
+        is_int(gpu_parse_nvsmi_csv_fields(buf, len, NULL, GPU_CSV_HEADER, &l), 0,
+               "netdata-p100: parsed by its header (no trailing newline)");
+        is_int((long long)l.n, 1, "netdata-p100: 1 GPU");
+        is_str(l.v[0].name, "Tesla P100-PCIE-16GB", "netdata-p100: name");
+        is_str(l.v[0].uuid, "GPU-ef1b2c9b-38d8-2090-2bd1-f567a3eb42a6", "netdata-p100: uuid");
+        ok(l.v[0].index == 0, "netdata-p100: no index column: numbered in output order");
+        ok(l.v[0].has_util && l.v[0].util_pct == 0, "netdata-p100: idle 0 %%, present");
+        ok(l.v[0].has_mem_used && l.v[0].mem_used_bytes == 0, "netdata-p100: 0 MiB used, present");
+        ok(!l.v[0].has_mem_total, "netdata-p100: memory.total not queried: absent, not 0");
+        is_double(l.v[0].power_w, 28.16, 1e-9, "netdata-p100: 28.16 W");
+        ok(l.v[0].has_temp && l.v[0].temp_c == 37, "netdata-p100: 37 C");
+        free(buf);
+}
+
+static const struct gpu_dev *dev_index(const struct gpu_list *l, unsigned idx)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                if (l->v[i].index == idx)
+                        return &l->v[i];
+        }
+        return NULL;
+}
+
+/*
+ * Real rocm-smi --json outputs of several ROCm releases (fixtures/README.md), all parsed with
+ * gpu_parse_rocm_json(), collectord's own call.  The telegraf ones come from a superset of
+ * collectord's argv (-t -u -P --showuniqueid --showmeminfo all …, indented JSON).
+ */
+static void test_rocm_real(void)
+{
+        static const struct {
+                const char *file;
+                unsigned idx;
+                const char *uuid, *name;
+                double util, power, temp;
+                uint64_t used, total;
+        } one[] = {
+                /* ROCm 4.3: "GPU ID", "Card series" (that release printed the vendor id) */
+                { "rocm-smi-telegraf-rx6700xt-rocm430.json", 0, "", "0x1002", 0, 6.0, 45.0,
+                  UINT64_C(1622728704), UINT64_C(12868124672) },
+                /* ROCm 6.1.2: "Device Name", "Card Series"; a blank line before the JSON */
+                { "rocm-smi-telegraf-rx6700xt-rocm612.json", 0, "",
+                  "Navi 22 [Radeon RX 6700/6700 XT / 6800M]", 0, 6.0, 45.0, UINT64_C(1572745216),
+                  UINT64_C(12868124672) },
+                /* no card series at all: the name is the "Card SKU" */
+                { "rocm-smi-telegraf-vega10xt.json", 0, "0x2150e7d042a1124", "D05101", 0, 15.0,
+                  39.0, UINT64_C(17776640), UINT64_C(17163091968) },
+                /* ROCm 7 (RX 9060 XT): "Average Graphics Package Power (W)" */
+                { "rocm-smi-lilbee-rx9060xt.json", 0, "", "", 100, 17.0, 39.0, UINT64_C(9518669824),
+                  UINT64_C(17095983104) },
+                /* MI300X: "Current Socket Graphics Package Power (W)", no edge sensor: the
+                   temperature is the junction one */
+                { "rocm-smi-lilbee-mi300x.json", 0, "", "", 0, 159.0, 45.0, UINT64_C(299687936),
+                  UINT64_C(205822885888) },
+        };
+        static const struct {
+                const char *uuid;
+                double power, temp;
+        } mi100[] = {
+                { "0x79ccd55167a2124a", 36.0, 53.0 },
+                { "0x4edfb117a17a07d", 44.0, 55.0 },
+                { "0xd4a9ec48d03d261d", 43.0, 54.0 },
+                { "0x1b9dd972253c3736", 39.0, 51.0 },
+        };
+        struct gpu_list l = { .n = 99 };
+        const struct gpu_dev *d;
+        char *buf;
+        size_t len;
+
+        for (size_t i = 0; i < ARRAY_SIZE(one); i++) {
+                const char *f = one[i].file;
+
+                buf = slurp(f, &len);
+                is_int(gpu_parse_rocm_json(buf, len, &l), 0, "%s: parsed", f);
+                is_int((long long)l.n, 1, "%s: one card", f);
+                d = &l.v[0];
+                ok(d->vendor == GPU_AMD && d->index == one[i].idx, "%s: amd card%u", f, one[i].idx);
+                is_str(d->uuid, one[i].uuid, "%s: Unique ID (N/A or missing: none)", f);
+                is_str(d->name, one[i].name, "%s: name", f);
+                ok(d->has_util && d->util_pct == one[i].util, "%s: GPU use %g %%", f, one[i].util);
+                ok(d->has_power && d->power_w == one[i].power, "%s: power %g W", f, one[i].power);
+                ok(d->has_temp && d->temp_c == one[i].temp, "%s: temperature %g C", f, one[i].temp);
+                ok(d->has_mem_used && d->has_mem_total, "%s: VRAM present", f);
+                is_u64(d->mem_used_bytes, one[i].used, "%s: VRAM used bytes", f);
+                is_u64(d->mem_total_bytes, one[i].total, "%s: VRAM total bytes", f);
+                free(buf);
+        }
+        buf = slurp("rocm-smi-telegraf-vega10xt.json", &len);
+        is_int(gpu_parse_rocm_json(buf, len, &l), 0, "vega10xt: parsed again");
+        ok(gpu_dev_matches(&l.v[0], "0x2150E7D042A1124") && gpu_dev_matches(&l.v[0], "card0") &&
+                   !gpu_dev_matches(&l.v[0], "GPU-2150e7d042a1124"),
+           "vega10xt: matched by unique id (any case) and card0, not a GPU- form");
+        free(buf);
+
+        /* ROCm 6.0.2, four MI100s: 15- and 16-digit unique ids, "system" topology keys */
+        buf = slurp("rocm-smi-telegraf-mi100x4-rocm602.json", &len);
+        is_int(gpu_parse_rocm_json(buf, len, &l), 0, "mi100x4: parsed");
+        is_int((long long)l.n, 4, "mi100x4: four cards, \"system\" skipped");
+        for (unsigned i = 0; i < ARRAY_SIZE(mi100); i++) {
+                d = dev_index(&l, i);
+                if (!ok(d != NULL, "mi100x4: card%u", i))
+                        continue;
+                is_str(d->uuid, mi100[i].uuid, "mi100x4: card%u unique id", i);
+                is_str(d->name, "Arcturus GL-XL [Instinct MI100]", "mi100x4: card%u name", i);
+                ok(d->has_util && d->util_pct == 0, "mi100x4: card%u idle 0 %%, present", i);
+                is_double(d->power_w, mi100[i].power, 1e-9, "mi100x4: card%u power", i);
+                is_double(d->temp_c, mi100[i].temp, 1e-9, "mi100x4: card%u edge temperature", i);
+                is_u64(d->mem_used_bytes, UINT64_C(6750208), "mi100x4: card%u VRAM used", i);
+                is_u64(d->mem_total_bytes, UINT64_C(34342961152), "mi100x4: card%u VRAM total", i);
+                ok(gpu_dev_matches(d, mi100[i].uuid) &&
+                           !gpu_dev_matches(d, mi100[(i + 1) % ARRAY_SIZE(mi100)].uuid),
+                   "mi100x4: card%u matched by its own unique id only", i);
+        }
+        free(buf);
+
+        /* ROCm of 2019 (RainbowMiner issue 749): the unit was spelled "(c)"; read like "(C)"
+           (edge first); no GPU use or VRAM asked, so those are absent, not 0 */
+        buf = slurp("rocm-smi-rainbowminer749.json", &len);
+        is_int(gpu_parse_rocm_json(buf, len, &l), 0, "rainbowminer749: parsed");
+        ok(l.n == 1 && l.v[0].has_power && l.v[0].power_w == 222.0,
+           "rainbowminer749: Average Graphics Package Power 222 W");
+        ok(l.v[0].has_temp && l.v[0].temp_c == 77.0,
+           "rainbowminer749: \"(c)\" edge temperature 77 read (not junction 103 or mem 79)");
+        ok(!l.v[0].has_util && !l.v[0].has_mem_used && !l.v[0].has_mem_total,
+           "rainbowminer749: use and VRAM absent, not 0");
+        free(buf);
+}
+
 static void test_rocm(void)
 {
         struct gpu_list l = { .n = 99 };
@@ -215,6 +526,8 @@ int main(void)
 {
         test_csv();
         test_csv_real();
+        test_csv_superset();
         test_rocm();
+        test_rocm_real();
         return done_testing();
 }
