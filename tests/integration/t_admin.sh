@@ -161,6 +161,21 @@ is "$(sq hjo "WITH b AS (SELECT array_agg('n' || g ORDER BY g DESC) AS v FROM ge
                      '{n7,x}'::text[] || array(SELECT 'n' || g FROM generate_series(3000, 1, -1) g WHERE g <> 7)
               FROM b")" t "array merge of a 3000-node list: same result as the small-array rule"
 
+# ---- the job row check (sql/0063: the 24 CHECK constraints as one PL/pgSQL rule set) ----------
+rowcheck() { # rowcheck SQL: the constraint named by the error of running SQL as the owner
+        psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo \
+                -v VERBOSITY=verbose -c "$1" 2>&1 | sed -n 's/.*violates check constraint "\([a-z0-9_]*\)".*/\1/p' | head -1
+}
+is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time, cpu_usage) VALUES ('rc-1', 'u', '{n}', 'running', now(), 150)")" \
+        jobs_cpu_usage_check "row check: cpu_usage 150 refused, the old constraint named"
+is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time) VALUES ('rc 2', 'u', '{n}', 'running', now())")" \
+        jobs_id_check "row check: an id with a space refused"
+is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time) VALUES ('rc-3', 'u', '{n}', 'completed', now())")" \
+        jobs_check1 "row check: a final state without end_time refused"
+is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time, end_time) VALUES ('rc-4', 'u', '{n}', 'completed', now(), now() - interval '1 hour')")" \
+        jobs_check "row check: end before start refused"
+is "$(sq hjo "SELECT count(*) FROM jobs WHERE id LIKE 'rc%'")" 0 "row check: nothing refused was stored"
+
 # ---- least-privilege database roles (sql/0030_roles.sql) -------------------------------------
 asrole() { # asrole ROLE SQL: exit status of running SQL as ROLE
         psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U "$1" -d hjo -c "$2" \
