@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "api_util.h"
+#include "cursor.h"
 #include "db.h"
 #include "db_auth.h"
 #include "http.h"
@@ -77,12 +78,12 @@ static bool scope_ok(struct http_req *req, const char *id)
 
 enum { JQ_STATE, JQ_USER, JQ_NODE, JQ_ACCOUNT, JQ_PARTITION, JQ_SINCE, JQ_UNTIL, JQ_LIMIT,
        JQ_OFFSET, JQ_SORT, JQ_EFF_LT, JQ_EFF_GT, JQ_MEM_LT, JQ_MEM_GT, JQ_GPU_LT, JQ_GPU_GT,
-       JQ_IDLE_LT, JQ_IDLE_GT, JQ_COUNT, JQ__MAX };
+       JQ_IDLE_LT, JQ_IDLE_GT, JQ_COUNT, JQ_AFTER, JQ__MAX };
 
 /* total: an exact count (default) or the planner's estimate (cheap on millions of jobs) */
 static const char *const count_names[] = { "exact", "estimate", NULL };
 
-/* Sort keys (sql/0050_partitioning.sql, hjo_jobs_list): '-' = descending.  A summary key lists
+/* Sort keys (hjo_jobs_list, sql/0061_keyset.sql): '-' = descending.  A summary key lists
    only the jobs that have that summary (finished jobs with samples). */
 static const char *const sort_names[] = { "-start_time", "start_time", "cpu_efficiency",
                                           "-cpu_efficiency", "memory_peak_ratio",
@@ -111,6 +112,7 @@ static const struct qparam jobs_query[JQ__MAX + 1] = {
         [JQ_IDLE_LT] = { "idle_gpu_hours_lt", QP_NUM, 0, 1000000000, 0, NULL },
         [JQ_IDLE_GT] = { "idle_gpu_hours_gt", QP_NUM, 0, 1000000000, 0, NULL },
         [JQ_COUNT] = { "count", QP_ENUM, 0, 0, 0, count_names },
+        [JQ_AFTER] = { "after", QP_TOKEN, 1, CURSOR_MAX, 0, NULL },
         [JQ__MAX] = { NULL, 0, 0, 0, 0, NULL },
 };
 /* clang-format on */
@@ -120,15 +122,41 @@ static const char *opt_s(const struct qval *v)
         return v->set ? v->s : NULL;
 }
 
+/* after= (keyset pagination): a cursor of the same sort order, never with offset.  Answers 400
+   naming `after` and returns < 0 when it is refused. */
+static int parse_after(struct http_req *req, const struct qval *q, struct cursor *ret)
+{
+        const char *sort = q[JQ_SORT].set ? q[JQ_SORT].s : sort_names[0];
+        const char *msg = NULL;
+        char text[128];
+
+        if (q[JQ_OFFSET].set) {
+                http_error(req, 400, "validation_error",
+                           "after cannot be combined with offset (a cursor says where the page "
+                           "starts)",
+                           "after");
+                return -EINVAL;
+        }
+        if (cursor_parse(q[JQ_AFTER].s, strlen(q[JQ_AFTER].s), sort, ret, &msg) < 0) {
+                (void)snprintf(text, sizeof(text), "after %s", msg);
+                http_error(req, 400, "validation_error", text, "after");
+                return -EINVAL;
+        }
+        return 0;
+}
+
 void api_jobs_list(struct http_req *req, const char *id)
 {
         struct qval q[JQ__MAX];
+        struct cursor after = { 0 };
         struct pbuf pb;
-        const char *params[19];
+        const char *params[22];
 
         (void)id;
         pb_init(&pb);
         if (parse_query(req, jobs_query, q) < 0)
+                goto out;
+        if (q[JQ_AFTER].set && parse_after(req, q, &after) < 0)
                 goto out;
         params[0] = opt_s(&q[JQ_STATE]);
         params[1] = opt_s(&q[JQ_USER]);
@@ -151,6 +179,10 @@ void api_jobs_list(struct http_req *req, const char *id)
         for (int k = JQ_EFF_LT; k <= JQ_IDLE_GT; k++)
                 params[10 + k - JQ_EFF_LT] = pb_double(&pb, q[k].set, q[k].d);
         params[18] = opt_s(&q[JQ_COUNT]);
+        /* the cursor's key in the column type of the sort key (NULL: a NULL start_time) */
+        params[19] = pb_time(&pb, after.has_key && after.is_time, after.key_usec);
+        params[20] = pb_double(&pb, after.has_key && !after.is_time, after.key_num);
+        params[21] = q[JQ_AFTER].set ? after.id : NULL;
         api_run_json(req, STMT_JOBS_LIST, params, 200, NULL);
 out:
         pb_clear(&pb);

@@ -57,6 +57,18 @@ static int urldecode(const char *s, size_t len, char *out, size_t outsz, size_t 
         return 0;
 }
 
+static bool is_b64url(const char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++) {
+                char c = s[i];
+
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_'))
+                        return false;
+        }
+        return true;
+}
+
 static int set_value(const struct qparam *p, const char *v, size_t vlen, struct qval *out,
                      const char **reterr_msg)
 {
@@ -104,6 +116,16 @@ static int set_value(const struct qparam *p, const char *v, size_t vlen, struct 
                         return -EINVAL;
                 }
                 out->d = d;
+                break;
+        case QP_TOKEN:
+                if ((int64_t)vlen < p->min || (int64_t)vlen > p->max) {
+                        *reterr_msg = "has the wrong length";
+                        return -EINVAL;
+                }
+                if (!is_b64url(v, vlen)) {
+                        *reterr_msg = "must be base64url text ([A-Za-z0-9_-])";
+                        return -EINVAL;
+                }
                 break;
         case QP_TIME:
                 if (rfc3339_parse(v, vlen, &i) < 0) {

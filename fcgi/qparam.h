@@ -12,21 +12,24 @@
 
 #include "compiler.h"
 
-#define QP_STR_MAX 255
+/* Longest decoded value: a cursor (QP_TOKEN, fcgi/cursor.h).  QP_NAME and QP_HOST values have
+   their own, lower limits (valid_name, valid_hostname). */
+#define QP_STR_MAX 511
 
 enum qp_type {
-        QP_INT,  /* decimal integer in [min, max] -> i */
-        QP_ENUM, /* one of names[] -> s (and i = its index) */
-        QP_NAME, /* free text name (valid_name) up to QP_STR_MAX bytes -> s */
-        QP_HOST, /* host name (valid_hostname) -> s */
-        QP_TIME, /* RFC 3339 -> i (microseconds since the epoch) */
-        QP_NUM,  /* decimal number (num_parse_double) in [min, max] -> d */
+        QP_INT,   /* decimal integer in [min, max] -> i */
+        QP_ENUM,  /* one of names[] -> s (and i = its index) */
+        QP_NAME,  /* free text name (valid_name: 1-255 bytes) -> s */
+        QP_HOST,  /* host name (valid_hostname) -> s */
+        QP_TIME,  /* RFC 3339 -> i (microseconds since the epoch) */
+        QP_NUM,   /* decimal number (num_parse_double) in [min, max] -> d */
+        QP_TOKEN, /* opaque token: min..max bytes of base64url [A-Za-z0-9_-] -> s */
 };
 
 struct qparam {
         const char *name;
         enum qp_type type;
-        int64_t min, max;         /* QP_INT and QP_NUM bounds */
+        int64_t min, max;         /* QP_INT and QP_NUM bounds; QP_TOKEN length in bytes */
         int64_t def;              /* QP_INT default when absent (set stays false) */
         const char *const *names; /* QP_ENUM: NULL-terminated */
 };

@@ -41,7 +41,9 @@ static const char SQL_METRICS_SLURM_NODES[] =
  * means the CPUs are saturated; the load also counts tasks waiting on I/O, so this is an upper
  * estimate), memory used = real_memory - free_memory when free_memory <= real_memory (both MiB
  * from slurmd; real_memory is the configured size, so when the machine has more free memory than
- * is configured the difference says nothing and the series is left out).  Job count as before.
+ * is configured the difference says nothing and the series is left out).  Job count as before;
+ * the running jobs' nodes are unnested in the select list, not by a LATERAL join, which
+ * hashed each job's node list for a Memoize node (8 against 11 ms for 10,000 jobs, issue 6).
  */
 const char db_slurm_sql_metrics_nodes_fallback[] =
         "WITH latest AS ("
@@ -49,8 +51,8 @@ const char db_slurm_sql_metrics_nodes_fallback[] =
         "  FROM node_samples"
         "  WHERE ts > now() - make_interval(secs => $1::int) ORDER BY node, ts DESC),"
         " running AS ("
-        "  SELECT n.node, count(*) AS c FROM jobs j CROSS JOIN LATERAL unnest(j.nodes) AS n(node)"
-        "  WHERE j.state = 'running' GROUP BY n.node),"
+        "  SELECT node, count(*) AS c FROM (SELECT unnest(j.nodes) AS node FROM jobs j"
+        "  WHERE j.state = 'running') n GROUP BY node),"
         " slurm AS ("
         "  SELECT DISTINCT ON (node) node,"
         "   CASE WHEN cpus > 0 AND cpu_load IS NOT NULL"

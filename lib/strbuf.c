@@ -182,6 +182,45 @@ void strbuf_add_escaped(struct strbuf *sb, const char *s, enum strbuf_esc esc)
         strbuf_addn(sb, run, (size_t)(s - run));
 }
 
+char *strbuf_reserve(struct strbuf *sb, size_t n)
+{
+        if (!strbuf_grow(sb, n))
+                return NULL;
+        return sb->buf + sb->len;
+}
+
+void strbuf_commit(struct strbuf *sb, size_t n)
+{
+        if (sb->failed)
+                return;
+        /* More than strbuf_reserve() made room for is a caller's bug; mark the buffer failed
+           rather than count bytes that were never written. */
+        if (!sb->buf || n > sb->cap - sb->len - 1 || n > sb->max - sb->len) {
+                sb->failed = true;
+                return;
+        }
+        sb->len += n;
+        sb->buf[sb->len] = '\0';
+}
+
+char *strbuf_put_prom_label(char *dst, const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c == '\\' || c == '"') {
+                        *dst++ = '\\';
+                        *dst++ = c;
+                } else if (c == '\n') {
+                        *dst++ = '\\';
+                        *dst++ = 'n';
+                } else {
+                        *dst++ = c;
+                }
+        }
+        return dst;
+}
+
 char *strbuf_take(struct strbuf *sb)
 {
         char *p;

@@ -33,6 +33,19 @@ void strbuf_adds(struct strbuf *sb, const char *s);
 void strbuf_addc(struct strbuf *sb, char c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void strbuf_add_escaped(struct strbuf *sb, const char *s, enum strbuf_esc esc);
+
+/*
+ * Appending by hand, for hot loops that would pay the checks of one strbuf_add*() per piece
+ * (fcgi/metrics.c, one line per series): strbuf_reserve() makes room for n more bytes and
+ * returns where they go, or NULL when that would pass the ceiling or memory ran out (failed is
+ * then set, as by the other appends).  Write at most n bytes there, then strbuf_commit() the
+ * number written; nothing else may touch sb in between.
+ */
+char *strbuf_reserve(struct strbuf *sb, size_t n);
+void strbuf_commit(struct strbuf *sb, size_t n);
+/* Copies s[0, n) to dst escaped as ESC_PROM_LABEL escapes (\\ \" \n); dst has room for 2 * n
+   bytes.  Returns the end of what was written.  Pure: no allocation, s need not end in NUL. */
+char *strbuf_put_prom_label(char *dst, const char *s, size_t n);
 bool strbuf_failed(const struct strbuf *sb);
 /*
  * Moves the buffer out (caller frees with free()); NULL when failed (or when allocating the

@@ -16,6 +16,10 @@
 # after BENCH_WARMUP unmeasured runs; p50 / p99 of curl's time_total are printed.  Goal: p99 <
 # 20 ms.  Then the SQL each query runs is executed under auto_explain (nested statements), and
 # the plans are checked: index use, no sequential scan of jobs, samples or rollups.
+# The deep pages are measured both ways: offset= (rows read and skipped) and after= with the
+# cursor hjo-api would hand out for the row before the page (keyset pagination, sql/0061), at
+# row 10000 and at the middle of the jobs (BENCH_JOBS / 2), with count=exact (the default) and
+# count=estimate (an exact count of a million jobs alone costs ~60 ms).
 #
 # Knobs: BENCH_JOBS, BENCH_SAMPLES, BENCH_REQS (200), BENCH_WARMUP (20),
 #   BENCH_DIR (/var/tmp/hjo-bench-queries: the PostgreSQL cluster, kept between runs; a run
@@ -119,35 +123,91 @@ since=$(sql "SELECT to_char(now() - interval '7 days', 'YYYY-MM-DD\"T\"HH24:MI:S
 until=$(sql "SELECT to_char(now() - interval '6 days', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
 deep=$((JOBS / 10))
 [ "$deep" -le 10000000 ] || deep=10000000
+half=$((JOBS / 2))
 
 # name|path|SQL run by hjo-api for it (for EXPLAIN)
 queries=(
-        "list, no filter|/v1/jobs|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "state=running|/v1/jobs?state=running|SELECT hjo_jobs_list('running',NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "user=|/v1/jobs?user=$user|SELECT hjo_jobs_list(NULL,'$user',NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "node=|/v1/jobs?node=$node|SELECT hjo_jobs_list(NULL,NULL,'$node',NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "account=|/v1/jobs?account=$account|SELECT hjo_jobs_list(NULL,NULL,NULL,'$account',NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "partition=gpu|/v1/jobs?partition=gpu|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,'gpu',NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "since+until (1 day)|/v1/jobs?since=$since&until=$until|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,'$since','$until',100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "cpu_efficiency_lt=0.2|/v1/jobs?cpu_efficiency_lt=0.2|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,0.2,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "sort=-cpu_efficiency|/v1/jobs?sort=-cpu_efficiency|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,'-cpu_efficiency',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "idle_gpu_hours_gt=10, sort|/v1/jobs?idle_gpu_hours_gt=10&sort=-idle_gpu_hours|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,'-idle_gpu_hours',NULL,NULL,NULL,NULL,NULL,NULL,NULL,10,NULL)"
-        "deep page offset=10000|/v1/jobs?offset=10000|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,10000,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "deep page offset=$deep|/v1/jobs?offset=$deep|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,$deep,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
-        "user= deep page offset=500|/v1/jobs?user=$user&offset=500|SELECT hjo_jobs_list(NULL,'$user',NULL,NULL,NULL,NULL,NULL,100,500,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "list, no filter|/v1/jobs|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "state=running|/v1/jobs?state=running|SELECT hjo_jobs_list('running',NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "user=|/v1/jobs?user=$user|SELECT hjo_jobs_list(NULL,'$user',NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "node=|/v1/jobs?node=$node|SELECT hjo_jobs_list(NULL,NULL,'$node',NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "account=|/v1/jobs?account=$account|SELECT hjo_jobs_list(NULL,NULL,NULL,'$account',NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "partition=gpu|/v1/jobs?partition=gpu|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,'gpu',NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "since+until (1 day)|/v1/jobs?since=$since&until=$until|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,'$since','$until',100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "cpu_efficiency_lt=0.2|/v1/jobs?cpu_efficiency_lt=0.2|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,0.2,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "sort=-cpu_efficiency|/v1/jobs?sort=-cpu_efficiency|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,'-cpu_efficiency',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "idle_gpu_hours_gt=10, sort|/v1/jobs?idle_gpu_hours_gt=10&sort=-idle_gpu_hours|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,'-idle_gpu_hours',NULL,NULL,NULL,NULL,NULL,NULL,NULL,10,NULL,NULL,NULL,NULL)"
+        "deep page offset=10000|/v1/jobs?offset=10000|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,10000,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "deep page offset=$deep|/v1/jobs?offset=$deep|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,$deep,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
+        "user= deep page offset=500|/v1/jobs?user=$user&offset=500|SELECT hjo_jobs_list(NULL,'$user',NULL,NULL,NULL,NULL,NULL,100,500,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL)"
         "3-day job metrics (auto)|/v1/jobs/bench-3day/metrics|SELECT hjo_samples_list('bench-3day',NULL,NULL,NULL,1000,NULL)"
         "3-day job metrics resolution=1m|/v1/jobs/bench-3day/metrics?resolution=1m|SELECT hjo_samples_list('bench-3day',NULL,NULL,NULL,1000,'1m')"
         "3-day job metrics resolution=1h|/v1/jobs/bench-3day/metrics?resolution=1h|SELECT hjo_samples_list('bench-3day',NULL,NULL,NULL,1000,'1h')"
         "3-day job metrics resolution=raw|/v1/jobs/bench-3day/metrics?resolution=raw|SELECT hjo_samples_list('bench-3day',NULL,NULL,NULL,1000,'raw')"
         "3-day job, last hour raw|/v1/jobs/bench-3day/metrics?start_time=$(sql "SELECT to_char(end_time - interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM jobs WHERE id = 'bench-3day'")|SELECT hjo_samples_list('bench-3day',(SELECT end_time - interval '1 hour' FROM jobs WHERE id = 'bench-3day'),NULL,NULL,1000,NULL)"
         "one job|/v1/jobs/bench-500|SELECT hjo_job_get('bench-500')"
-        "list, count=estimate|/v1/jobs?count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate')"
-        "partition=gpu, count=estimate|/v1/jobs?partition=gpu&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,'gpu',NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate')"
-        "cpu_efficiency_lt=0.2, estimate|/v1/jobs?cpu_efficiency_lt=0.2&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,0.2,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate')"
-        "sort=-cpu_efficiency, estimate|/v1/jobs?sort=-cpu_efficiency&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,'-cpu_efficiency',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate')"
-        "offset=10000, count=estimate|/v1/jobs?offset=10000&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,10000,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate')"
-        "offset=$deep, count=estimate|/v1/jobs?offset=$deep&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,$deep,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate')"
+        "list, count=estimate|/v1/jobs?count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
+        "partition=gpu, count=estimate|/v1/jobs?partition=gpu&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,'gpu',NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
+        "cpu_efficiency_lt=0.2, estimate|/v1/jobs?cpu_efficiency_lt=0.2&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,0.2,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
+        "sort=-cpu_efficiency, estimate|/v1/jobs?sort=-cpu_efficiency&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,'-cpu_efficiency',NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
+        "offset=10000, count=estimate|/v1/jobs?offset=10000&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,10000,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
+        "offset=$half, count=estimate|/v1/jobs?offset=$half&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,$half,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
+        "offset=$deep, count=estimate|/v1/jobs?offset=$deep&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,$deep,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
 )
+
+# Keyset pagination (after=, sql/0061_keyset.sql): the page after row N through the cursor of
+# row N, as hjo-api hands it out in next_cursor.  at_row SORT N [WHERE]: "cursor|key|id" of
+# row N (1-based) of the listing (key: the sort key value as an SQL literal, id).
+at_row() {
+        local key=${1#-} order
+        case $1 in
+        -start_time) order="start_time DESC NULLS LAST, id DESC" ;;
+        start_time) order="start_time ASC NULLS FIRST, id ASC" ;;
+        -*) order="$key DESC, id DESC" ;;
+        *) order="$key ASC, id ASC" ;;
+        esac
+        if [ "$key" = start_time ]; then
+                sql "SELECT hjo_jobs_cursor('$1', start_time, NULL, id) || '|' ||
+                            coalesce(quote_literal(start_time), 'NULL') || '|' || id
+                     FROM jobs WHERE ${3:-true} ORDER BY $order OFFSET $(($2 - 1)) LIMIT 1"
+        else
+                sql "SELECT hjo_jobs_cursor('$1', NULL, $key, id) || '|' || $key || '|' || id
+                     FROM jobs WHERE $key IS NOT NULL AND ${3:-true} ORDER BY $order
+                     OFFSET $(($2 - 1)) LIMIT 1"
+        fi
+}
+# cursor_query NAME SORT N COUNT [USER]: a row of the table for the page after row N
+cursor_query() {
+        local c cur key id sortp="" sorts=NULL userp="" users=NULL where=true
+        if [ "$2" != -start_time ]; then
+                sortp="&sort=$2"
+                sorts="'$2'"
+        fi
+        if [ -n "${5:-}" ]; then
+                userp="&user=$5"
+                users="'$5'"
+                where="user_name = '$5'"
+        fi
+        [ "$3" -ge 1 ] || return 0
+        c=$(at_row "$2" "$3" "$where")
+        [ -n "$c" ] || return 0 # fewer rows than that at this scale
+        IFS='|' read -r cur key id <<<"$c"
+        if [ "${2#-}" = start_time ]; then
+                key="$key,NULL"
+        else
+                key="NULL,$key"
+        fi
+        queries+=("$1|/v1/jobs?after=$cur$sortp$userp&count=$4|SELECT hjo_jobs_list(NULL,$users,NULL,NULL,NULL,NULL,NULL,100,0,$sorts,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'$4',$key,'$id')")
+}
+n_eff=$(sql "SELECT count(*) FROM jobs WHERE cpu_efficiency IS NOT NULL")
+n_user=$(sql "SELECT least(500, count(*) / 2) FROM jobs WHERE user_name = '$user'")
+cursor_query "cursor after row 10000" -start_time 10000 exact
+cursor_query "cursor after row $half" -start_time "$half" exact
+cursor_query "cursor after row 10000, estimate" -start_time 10000 estimate
+cursor_query "cursor after row $half, estimate" -start_time "$half" estimate
+cursor_query "sort=start_time cursor $half, est." start_time "$half" estimate
+cursor_query "-cpu_efficiency cursor $((n_eff / 2)), est." -cpu_efficiency $((n_eff / 2)) estimate
+cursor_query "user= cursor after row $n_user" -start_time "$n_user" exact "$user"
 
 pct() { # pct P: the P-th percentile (nearest rank) of the sorted numbers on stdin
         awk -v p="$1" '{ a[NR] = $1 } END { i = int((p * NR + 99) / 100); if (i < 1) i = 1; print a[i] }'

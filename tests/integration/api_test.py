@@ -1682,7 +1682,7 @@ def g_security():
             expect_error(r, 400, "validation_error", field, f"injection #{i} in {field}")
         r = finished(new_id(), slurm_state=inj)
         expect_error(r, 400, "validation_error", "slurm_state", f"injection #{i} in slurm_state")
-        for param in ("state", "node", "since", "until", "limit", "offset"):
+        for param in ("state", "node", "since", "until", "limit", "offset", "after"):
             r = req("GET", f"/v1/jobs?{param}={q(inj)}")
             expect_error(r, 400, "validation_error", param, f"injection #{i} in ?{param}")
         # as filters they match literally: exactly the job stored with those values

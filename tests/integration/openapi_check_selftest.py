@@ -140,10 +140,15 @@ def main(argv):
     resp("GET jobs: 400 with unknown error code rejected", False, "GET", "/v1/jobs?limit=0", 400, CID,
          enc({"error": "bad_limit", "message": "x"}))
 
-    page = {"jobs": [job(), job(id="slurm-2")], "total": 2, "limit": 100, "offset": 0}
+    page = {"jobs": [job(), job(id="slurm-2")], "total": 2, "limit": 100, "offset": 0,
+            "next_cursor": "MXxzdGFydF90aW1lfHxhfDhmOTg1NTdhMWIyY2RmOWQ"}
     resp("GET jobs: good page accepted", True, "GET", "/v1/jobs", 200, CID, enc(page))
     resp("GET jobs: empty page accepted", True, "GET", "/v1/jobs", 200, CID,
-         enc({"jobs": [], "total": 0, "limit": 1, "offset": 0}))
+         enc({"jobs": [], "total": 0, "limit": 1, "offset": 0, "next_cursor": None}))
+    resp("GET jobs: missing next_cursor rejected", False, "GET", "/v1/jobs", 200, CID,
+         enc(without(page, "next_cursor")))
+    resp("GET jobs: numeric next_cursor rejected", False, "GET", "/v1/jobs", 200, CID,
+         enc(dict(page, next_cursor=7)))
     resp("GET jobs: limit 0 rejected", False, "GET", "/v1/jobs", 200, CID, enc(dict(page, limit=0)))
     resp("GET jobs: missing total rejected", False, "GET", "/v1/jobs", 200, CID, enc(without(page, "total")))
     resp("GET jobs: extra envelope key rejected", False, "GET", "/v1/jobs", 200, CID, enc(dict(page, next=None)))

@@ -345,6 +345,195 @@ bad("/v1/jobs/st-roll/metrics?resolution=", "resolution", "empty resolution")
 s, js = req("GET", "/v1/jobs/st-nosuch/metrics?resolution=1h")
 ok(s == 404, "unknown job: 404 at any resolution", js)
 
+# ---- keyset pagination: after= / next_cursor (sql/0061_keyset.sql, fcgi/cursor.c) ----------
+# partition "keyset": 40 jobs over 5 start times (ties), 5 without start_time (g % 8 == 0, one
+# of them finished), summaries with ties and NULLs on the finished ones; ids of mixed case and
+# punctuation so that the id tie-break is exercised.
+TK = NOW - dt.timedelta(days=10)
+sql("""INSERT INTO jobs (id, user_name, nodes, state, start_time, end_time, partition,
+                         cpu_efficiency, memory_peak_ratio, gpu_mean_utilization, idle_gpu_hours)
+       SELECT 'ks' || CASE g %% 4 WHEN 0 THEN '-' WHEN 1 THEN '.' WHEN 2 THEN '_' ELSE ':' END
+              || lpad(g::text, 2, '0') || CASE WHEN g %% 5 = 0 THEN 'A' ELSE 'b' END,
+              'keyset', '{k1}',
+              CASE WHEN g %% 3 = 0 THEN 'completed' WHEN g %% 8 = 0 THEN 'pending'
+                   ELSE 'running' END,
+              CASE WHEN g %% 8 <> 0 THEN '%s'::timestamptz - (g %% 5) * interval '1 hour' END,
+              CASE WHEN g %% 3 = 0 THEN '%s'::timestamptz + interval '1 day' END,
+              'keyset',
+              CASE WHEN g %% 3 = 0 THEN (g %% 4) * 0.25 END,
+              CASE WHEN g %% 3 = 0 AND g <> 9 THEN 1.0 / (1 + g %% 2) END,
+              CASE WHEN g %% 3 = 0 AND g %% 9 <> 0 THEN (g %% 5) * 12.5 END,
+              CASE WHEN g %% 3 = 0 THEN (g / 7)::float8 / 3 END
+       FROM generate_series(1, 40) g""" % (iso(TK), iso(TK)))
+SORTS = ["-start_time", "start_time", "cpu_efficiency", "-cpu_efficiency", "memory_peak_ratio",
+         "-memory_peak_ratio", "gpu_mean_utilization", "-gpu_mean_utilization", "idle_gpu_hours",
+         "-idle_gpu_hours"]
+
+
+def order_sql(srt):
+    """The ORDER BY of a sort key (sql/0050: NULL start_times last when descending)."""
+    key, d = srt.lstrip("-"), "DESC" if srt.startswith("-") else "ASC"
+    if key == "start_time":
+        return f"start_time {d} NULLS {'LAST' if d == 'DESC' else 'FIRST'}, id {d}"
+    return f"{key} {d}, id {d}"
+
+
+def ids_of(js):
+    return [x["id"] for x in (js or {}).get("jobs", [])]
+
+
+def walk(query, limit, between=None):
+    """Every page of /v1/jobs?query through next_cursor; (ids, pages, totals, last status)."""
+    got, pages, totals = [], 0, set()
+    s, js = req("GET", f"/v1/jobs?{query}&limit={limit}")
+    while True:
+        pages += 1
+        if s != 200 or pages > 200:
+            return got, pages, totals, (s, js)
+        got += ids_of(js)
+        totals.add(js["total"])
+        cur = js["next_cursor"]
+        if cur is None:
+            return got, pages, totals, None
+        if len(js["jobs"]) != limit:
+            return got, pages, totals, ("short page with a cursor", js)
+        if between:
+            between(pages, js)
+        s, js = req("GET", f"/v1/jobs?{query}&limit={limit}&after={urllib.parse.quote(cur)}")
+
+
+for srt in SORTS:
+    key = srt.lstrip("-")
+    s, full = req("GET", f"/v1/jobs?partition=keyset&sort={srt}&limit=1000")
+    has_key = "" if key == "start_time" else f"AND {key} IS NOT NULL"
+    want = sql(f"""SELECT string_agg(id, ' ' ORDER BY {order_sql(srt)}) FROM jobs
+                   WHERE partition = 'keyset' {has_key}""").split()
+    ok(s == 200 and ids_of(full) == want and full["next_cursor"] is None,
+       f"sort={srt}: one big page is the ORDER BY of the key and id ({len(want)} jobs), "
+       "next_cursor null", (ids_of(full), want, full.get("next_cursor")))
+    got, pages, totals, err = walk(f"partition=keyset&sort={srt}", 3)
+    ok(err is None and got == ids_of(full),
+       f"sort={srt}: walking pages of 3 with after= gives the same jobs in the same order "
+       f"({pages} pages)", (err, got, ids_of(full)))
+    ok(totals == {len(want)}, f"sort={srt}: total is every match on every page", totals)
+# the last page ends exactly at limit: next_cursor null there, not one empty page more
+n_eff = int(sql("SELECT count(*) FROM jobs WHERE partition = 'keyset' AND cpu_efficiency IS NOT NULL"))
+s, js = req("GET", f"/v1/jobs?partition=keyset&sort=cpu_efficiency&limit={n_eff}")
+ok(len(js["jobs"]) == n_eff and js["next_cursor"] is None,
+   f"a page of exactly the remaining {n_eff} jobs has next_cursor null", js["next_cursor"])
+s, js = req("GET", f"/v1/jobs?partition=keyset&sort=cpu_efficiency&limit={n_eff - 1}")
+s2, js2 = req("GET", f"/v1/jobs?partition=keyset&sort=cpu_efficiency&limit={n_eff - 1}"
+              f"&after={js['next_cursor']}")
+ok(js["next_cursor"] is not None and len(js2["jobs"]) == 1 and js2["next_cursor"] is None,
+   "one job short of the end: a cursor, then a last page of one job", js2)
+# with filters, and from an offset page
+s, full = req("GET", "/v1/jobs?partition=keyset&state=completed&sort=start_time&limit=1000")
+got, pages, totals, err = walk("partition=keyset&state=completed&sort=start_time", 2)
+ok(err is None and got == ids_of(full) and len(got) > 4,
+   "state=completed&sort=start_time (a NULL start_time among them): pages of 2", (err, got))
+s, full = req("GET", "/v1/jobs?partition=keyset&limit=1000")
+s, js = req("GET", "/v1/jobs?partition=keyset&limit=4&offset=4")
+s, js = req("GET", f"/v1/jobs?partition=keyset&limit=4&after={js['next_cursor']}")
+ok(s == 200 and ids_of(js) == ids_of(full)[8:12] and js["offset"] == 0,
+   "the next_cursor of an offset page continues it; offset is 0 in the answer", js)
+# the cursor's own row deleted before the next page: the listing goes on right after it
+s, js = req("GET", "/v1/jobs?partition=keyset&limit=5")
+gone = [ids_of(js)[-1], ids_of(full)[5]]
+sql("DELETE FROM jobs WHERE id IN ('%s', '%s')" % tuple(gone))
+s, js = req("GET", f"/v1/jobs?partition=keyset&limit=5&after={js['next_cursor']}")
+ok(ids_of(js) == ids_of(full)[6:11],
+   "rows deleted between pages (the cursor's own row too): no gap, nothing repeated", js)
+
+# jobs added and removed while a client pages through (partition keyset2): every job that was
+# there from the start is listed once, in order; an added job is listed exactly when it sorts
+# after the page being read when it was added
+sql("""INSERT INTO jobs (id, user_name, nodes, state, start_time, partition)
+       SELECT 'kc-' || lpad(g::text, 2, '0'), 'keyset', '{k1}',
+              CASE WHEN g %% 7 = 0 THEN 'pending' ELSE 'running' END,
+              CASE WHEN g %% 7 <> 0 THEN '%s'::timestamptz - (g / 2) * interval '1 min' END,
+              'keyset2'
+       FROM generate_series(1, 24) g""" % iso(TK))
+original = set(sql("SELECT string_agg(id, ' ') FROM jobs WHERE partition = 'keyset2'").split())
+added, removed = [], []
+
+
+def meddle(page, js):
+    """After each page: a job newer than all (sorts before the page), one older than all, one
+    without start_time, two with the start time of the page's last job (ids below and above
+    it: one sorts after the cursor, one before); and one job of the rest of the listing
+    removed."""
+    last = js["jobs"][-1]
+    t_last = last["start_time"] or iso(TK)
+    for jid, ts in ((f"kn-{page:02d}-new", iso(NOW)),
+                    (f"kn-{page:02d}-old", iso(TK - dt.timedelta(days=1, minutes=page))),
+                    (f"kn-{page:02d}-null", None),
+                    (f"ka-{page:02d}-tie", t_last), (f"kz-{page:02d}-tie", t_last)):
+        sql("INSERT INTO jobs (id, user_name, nodes, state, start_time, partition) VALUES "
+            "('%s', 'keyset', '{k1}', '%s', %s, 'keyset2')"
+            % (jid, "running" if ts else "pending", f"'{ts}'" if ts else "NULL"))
+        # does it sort after the page's last row (the cursor)?  (the oracle: SQL's row order)
+        after = sql(f"""SELECT count(*) FROM jobs a, jobs c WHERE a.id = '{jid}' AND c.id = '{last["id"]}'
+                        AND CASE WHEN c.start_time IS NULL THEN a.start_time IS NULL AND a.id < c.id
+                                 ELSE a.start_time IS NULL OR (a.start_time, a.id) < (c.start_time, c.id)
+                            END""")
+        added.append((jid, after == "1"))
+    victim = sql(f"""SELECT id FROM jobs WHERE partition = 'keyset2' AND id LIKE 'kc-%'
+                     AND (start_time, id) < ('{t_last}', '{last["id"]}')
+                     ORDER BY start_time DESC, id DESC OFFSET 2 LIMIT 1""")
+    if victim and last["start_time"]:
+        sql(f"DELETE FROM jobs WHERE id = '{victim}'")
+        removed.append(victim)
+
+
+got, pages, totals, err = walk("partition=keyset2", 4, meddle)
+want_added = {j for j, a in added if a}
+ok(err is None and len(got) == len(set(got)),
+   f"jobs added/removed between {pages} pages: no job listed twice", (err, got))
+ok(set(got) == (original - set(removed)) | want_added,
+   f"... every job there from the start listed ({len(original)} - {len(removed)} removed), and "
+   f"exactly the {len(want_added)} of {len(added)} added jobs that sort after the cursor",
+   (sorted(set(got) ^ ((original - set(removed)) | want_added)), added))
+final = sql("SELECT string_agg(id, ' ' ORDER BY start_time DESC NULLS LAST, id DESC) FROM jobs "
+            "WHERE partition = 'keyset2'").split()
+ok(got == [j for j in final if j in set(got)], "... in the order of the sort key", got)
+ok(any(j.startswith("ka-") and a for j, a in added)
+   and any(j.startswith("kz-") and not a for j, a in added)
+   and any(j.endswith("-new") and not a for j, a in added),
+   "... (ties with the cursor's start time on both sides of its id, and newer jobs, among them)",
+   added)
+
+# refused cursors: 400 naming `after`
+s, js = req("GET", "/v1/jobs?partition=keyset&limit=3")
+good = js["next_cursor"]
+s, js = req("GET", "/v1/jobs?partition=keyset&limit=3&sort=-cpu_efficiency")
+good_eff = js["next_cursor"]
+
+
+def bad_after(path, desc):
+    s, js = req("GET", path)
+    ok(s == 400 and (js or {}).get("field") == "after" and js.get("error") == "validation_error",
+       f"{desc}: 400 validation_error naming after", (s, js))
+
+
+flip = good[:10] + ("A" if good[10] != "A" else "B") + good[11:]
+bad_after(f"/v1/jobs?after={flip}", "a cursor with one character changed")
+bad_after(f"/v1/jobs?after={good[:-4]}", "a cut cursor")
+bad_after(f"/v1/jobs?after={good}A", "a cursor with a character more")
+bad_after(f"/v1/jobs?after={good}%3D", "a padded cursor")
+bad_after("/v1/jobs?after=abc", "garbage")
+bad_after("/v1/jobs?after=a%2Bb", "a '+' (base64, not base64url)")
+bad_after("/v1/jobs?after=" + "A" * 600, "an over-long cursor")
+bad_after("/v1/jobs?after=", "an empty after")
+bad_after(f"/v1/jobs?after={good}&sort=start_time", "a -start_time cursor with sort=start_time")
+bad_after(f"/v1/jobs?after={good}&sort=cpu_efficiency", "a -start_time cursor with a summary sort")
+bad_after(f"/v1/jobs?after={good_eff}", "a -cpu_efficiency cursor without sort")
+bad_after(f"/v1/jobs?after={good_eff}&sort=cpu_efficiency", "... with the other direction")
+bad_after(f"/v1/jobs?after={good}&offset=3", "after with offset")
+bad_after(f"/v1/jobs?offset=0&after={good}", "after with offset=0")
+bad_after(f"/v1/jobs?after={good}&after={good}", "after twice")
+s, js = req("GET", f"/v1/jobs?partition=keyset&limit=3&after={good}")
+ok(s == 200 and len(js["jobs"]) == 3, "the untouched cursor still works", js)
+
 with open(os.path.join(os.environ["HJO_TMP"], "storage_test.n"), "w") as f:
     f.write(str(N[0]))
 sys.exit(1 if FAILED[0] else 0)

@@ -7,8 +7,10 @@
 # 4 GPU samples for every third job), then checks the page against the database: the number of
 # series of every hpc_job_* family, no duplicate series, each family's lines in one group under
 # one HELP/TYPE pair, promtool check metrics, and that the page was not sent with a length
-# (streamed); clients that go away mid-page leave the workers able to serve complete pages.  Then, with SELECT on gpu_samples revoked from hjo-api's role, a large page ends
-# with `hjo_scrape_incomplete` (promtool fails) and a small page answers 500.  No timing checks.
+# (streamed); clients that go away mid-page leave the workers able to serve complete pages.
+# Then, with SELECT on gpu_latest (the per-GPU statement's table, sql/0062) revoked from
+# hjo-api's role, a large page ends with `hjo_scrape_incomplete` (promtool fails) and a small
+# page answers 500.  No timing checks; tests/integration/t_metrics_golden.sh checks the bytes.
 : "${top_srcdir:?top_srcdir must be set (automake exports it)}"
 # shellcheck source=tests/integration/lib.sh
 . "$top_srcdir/tests/integration/lib.sh"
@@ -113,7 +115,7 @@ done
 is "$ok_pages" 4 "after clients that went away mid-page, every worker serves complete pages"
 
 # a failure after the page started: the page ends invalid, the status was already 200
-sq "REVOKE SELECT ON gpu_samples FROM hjo_api" >/dev/null
+sq "REVOKE SELECT ON gpu_latest FROM hjo_api" >/dev/null
 code=$(scrape broken)
 is "$code" 200 "a query failing after the page started: status 200 was already sent"
 is "$(tail -n 1 "$out/broken.txt")" hjo_scrape_incomplete "the page ends with the invalid hjo_scrape_incomplete line"
@@ -124,7 +126,7 @@ is "$(grep -c 'metrics scrape failed after the page started' "$HJO_API_LOG")" 1 
 sq "DELETE FROM metric_samples; DELETE FROM gpu_samples; DELETE FROM jobs" >/dev/null
 code=$(scrape small-broken)
 is "$code" 500 "the same failure on a small page answers 500"
-sq "GRANT SELECT ON gpu_samples TO hjo_api" >/dev/null
+sq "GRANT SELECT ON gpu_latest TO hjo_api" >/dev/null
 code=$(scrape small)
 is "$code" 200 "small page after the grant is restored: 200"
 is "$(grep -ci '^content-length:' "$out/small.hdr")" 1 "a page that fits the buffer is sent with Content-Length"

@@ -9,7 +9,7 @@
 
 static const char *const states[] = { "pending", "running", "completed", NULL };
 
-enum { Q_STATE, Q_USER, Q_NODE, Q_SINCE, Q_LIMIT, Q_EFF, Q__MAX };
+enum { Q_STATE, Q_USER, Q_NODE, Q_SINCE, Q_LIMIT, Q_EFF, Q_AFTER, Q__MAX };
 
 static const struct qparam spec[Q__MAX + 1] = {
         [Q_STATE] = { "state", QP_ENUM, 0, 0, 0, states },
@@ -18,6 +18,7 @@ static const struct qparam spec[Q__MAX + 1] = {
         [Q_SINCE] = { "since", QP_TIME, 0, 0, 0, NULL },
         [Q_LIMIT] = { "limit", QP_INT, 1, 1000, 100, NULL },
         [Q_EFF] = { "eff_lt", QP_NUM, 0, 100, 0, NULL },
+        [Q_AFTER] = { "after", QP_TOKEN, 1, 448, 0, NULL },
         [Q__MAX] = { NULL, 0, 0, 0, 0, NULL },
 };
 
@@ -65,6 +66,13 @@ static const struct qcase cases[] = {
         { "eff_lt=inf", -EINVAL, "eff_lt" },
         { "eff_lt=0.5x", -EINVAL, "eff_lt" },
         { "eff_lt=1e999", -EINVAL, "eff_lt" },
+        { "after=MXwtc3RhcnRfdGltZXw-_09", 0, NULL },
+        { "after=a+b", -EINVAL, "after" },
+        { "after=a%2Bb", -EINVAL, "after" },
+        { "after=a%2Fb", -EINVAL, "after" },
+        { "after=ab%3D", -EINVAL, "after" },
+        { "after=", -EINVAL, "after" },
+        { "after=%C3%A9", -EINVAL, "after" },
 };
 
 int main(void)
@@ -110,6 +118,19 @@ int main(void)
         r = qparam_parse(longq, sizeof(longq), spec, v, errbuf, sizeof(errbuf), &field, &msg);
         is_int(r, -EINVAL, "over-long value rejected");
         is_str(field, "user", "over-long value names its field");
+
+        /* QP_TOKEN: up to its own max (a cursor is longer than any name), then "too long" */
+        char tokq[6 + 600 + 1];
+
+        memcpy(tokq, "after=", 6);
+        memset(tokq + 6, 'A', 600);
+        r = qparam_parse(tokq, 6 + 448, spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        ok(r == 0 && v[Q_AFTER].set && strlen(v[Q_AFTER].s) == 448, "a 448-byte token is taken");
+        r = qparam_parse(tokq, 6 + 449, spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        ok(r == -EINVAL && strcmp(field, "after") == 0, "449 bytes: over the token's max");
+        r = qparam_parse(tokq, 6 + 600, spec, v, errbuf, sizeof(errbuf), &field, &msg);
+        ok(r == -EINVAL && strcmp(field, "after") == 0 && strstr(msg, "too long"),
+           "600 bytes: too long for any value");
 
         /* only the first len bytes count: the parser must not read past them */
         r = qparam_parse("limit=5&bogus=1", 7, spec, v, errbuf, sizeof(errbuf), &field, &msg);

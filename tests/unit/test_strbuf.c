@@ -115,6 +115,35 @@ int main(void)
                        esc_cases[i].esc == ESC_LOGFMT ? "logfmt" : "prom");
                 strbuf_clear(&sb);
         }
+        /* the hand-append escaper gives the same bytes (it takes a length, not a NUL) */
+        for (size_t i = 0; i < ARRAY_SIZE(esc_cases); i++) {
+                char out[64];
+                size_t n = strlen(esc_cases[i].in);
+                char *end;
+
+                if (esc_cases[i].esc != ESC_PROM_LABEL || 2 * n > sizeof(out))
+                        continue;
+                end = strbuf_put_prom_label(out, esc_cases[i].in, n);
+                ok((size_t)(end - out) == strlen(esc_cases[i].want) &&
+                           memcmp(out, esc_cases[i].want, (size_t)(end - out)) == 0,
+                   "strbuf_put_prom_label case %zu", i);
+        }
+        /* reserve and commit: room, the ceiling, a commit over the reservation */
+        strbuf_init(&sb, 10);
+        strbuf_adds(&sb, "ab");
+        p = strbuf_reserve(&sb, 8);
+        ok(p == sb.buf + 2, "reserve 8 of the 10 returns the end");
+        memcpy(p, "cdef", 4);
+        strbuf_commit(&sb, 4);
+        is_str(sb.buf, "abcdef", "commit 4 appends them, NUL-terminated");
+        ok(strbuf_reserve(&sb, 5) == NULL && strbuf_failed(&sb),
+           "reserve past the ceiling fails (sticky)");
+        strbuf_reset(&sb);
+        p = strbuf_reserve(&sb, 3);
+        ok(p != NULL, "reserve after reset");
+        strbuf_commit(&sb, 1000);
+        ok(strbuf_failed(&sb) && sb.len == 0, "a commit over the room fails, counts nothing");
+        strbuf_clear(&sb);
         /* escaping respects the ceiling too */
         strbuf_init(&sb, 3);
         strbuf_add_escaped(&sb, "a\nb", ESC_PROM_LABEL); /* 4 bytes escaped */
