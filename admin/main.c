@@ -114,7 +114,7 @@ static int cmd_maintain(const struct cfg *cfg)
         struct db *db = NULL;
         struct db_err err;
         size_t n_tables;
-        int64_t keep;
+        int64_t keep, latest_keep, n_metric = 0, n_gpu = 0;
         int r, failed = 0;
 
         /* no statement timeout: moving strays out of a default partition may take long */
@@ -135,6 +135,21 @@ static int cmd_maintain(const struct cfg *cfg)
                                         "table", t[i].name, "sqlstate", err.sqlstate, NULL);
                         failed++;
                 }
+        }
+        /* /metrics shows a finished job for metrics_grace_seconds (at most a day): keep a day */
+        latest_keep = cfg->metrics_grace_seconds > 86400 ? cfg->metrics_grace_seconds : 86400;
+        r = db_maint_prune_latest(db, latest_keep, &n_metric, &n_gpu, &err);
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "pruning the latest-sample tables failed",
+                                "sqlstate", err.sqlstate, NULL);
+                failed++;
+        } else {
+                char nm[24], ng[24];
+
+                (void)snprintf(nm, sizeof(nm), "%lld", (long long)n_metric);
+                (void)snprintf(ng, sizeof(ng), "%lld", (long long)n_gpu);
+                log_kv(LOG_LVL_NOTICE, "maintenance", "action", "pruned-latest",
+                       "metric_latest_rows", nm, "gpu_latest_rows", ng, NULL);
         }
         db_close(db);
         return failed ? 1 : 0;

@@ -45,3 +45,13 @@ typedef void (*db_maint_cb)(void *ctx, const char *table, const char *action, co
 MUST_CHECK int db_maintain_table(struct db *db, const char *table, int64_t ahead_days,
                                  int64_t keep_days, db_maint_cb cb, void *ctx,
                                  struct db_err *err);
+
+/*
+ * Deletes the rows of metric_latest and gpu_latest (the newest sample of each job node and GPU,
+ * read by /metrics and by collectord's job list) of jobs that ended more than ended_seconds
+ * ago: without it they keep a row for every job ever run, and /metrics' join reads them all.
+ * A late sample of such a job makes its row again; the next run removes it.  One statement.
+ * 0 and the counts in *ret_metric / *ret_gpu, or the errors of db_exec_text().
+ */
+MUST_CHECK int db_maint_prune_latest(struct db *db, int64_t ended_seconds, int64_t *ret_metric,
+                                     int64_t *ret_gpu, struct db_err *err);

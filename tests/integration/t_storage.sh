@@ -91,6 +91,14 @@ is "$(sqm "SELECT prosecdef AND proconfig::text LIKE '%search_path=pg_catalog, p
 old_minutes=$(sqm "SELECT count(DISTINCT date_trunc('minute', ts, 'UTC')) FROM metric_samples
                    WHERE ts < now() - interval '9 days' AND ts > '2002-01-01'")
 recent_before=$(fp "(SELECT * FROM metric_samples WHERE ts >= date_trunc('day', now()) - interval '4 days') AS")
+# latest-sample rows of a job ended 3 days ago (pruned), one ended an hour ago and a running one
+sqm "INSERT INTO jobs (id, user_name, nodes, state, start_time, end_time) VALUES
+       ('pl-old', 'u', '{n1}', 'completed', now() - interval '4 days', now() - interval '3 days'),
+       ('pl-recent', 'u', '{n1}', 'completed', now() - interval '2 hours', now() - interval '1 hour'),
+       ('pl-run', 'u', '{n1}', 'running', now() - interval '1 hour', NULL);
+     INSERT INTO metric_latest (job_id, node, ts) SELECT id, 'n1', now() FROM jobs WHERE id LIKE 'pl-%';
+     INSERT INTO gpu_latest (job_id, node, gpu_id, ts, gpu_vendor)
+            SELECT id, 'n1', 'GPU-0', now(), 'nvidia' FROM jobs WHERE id LIKE 'pl-%'" >/dev/null
 DATABASE_URL=$(dsn mig) METRICS_RETENTION_DAYS=5 HJO_PARTITION_AHEAD_DAYS=12 \
         "$admin" maintain >"$HJO_TMP/maint1.log" 2>&1
 is "$?" 0 "hjo-admin maintain exits 0"
@@ -110,7 +118,11 @@ is "$(sqm "SELECT count(*) FROM gpu_samples WHERE job_id = 'demo-1009' AND gpu_i
 is "$(sqm "SELECT count(*) FROM metric_rollup_1m WHERE bucket < now() - interval '9 days'")" \
         "$old_minutes" \
         "the 1m rollups of the dropped day stay (their own retention)"
+is "$(sqm "SELECT string_agg(job_id, ',' ORDER BY job_id) FROM metric_latest WHERE job_id LIKE 'pl-%'"):$(sqm "SELECT string_agg(job_id, ',' ORDER BY job_id) FROM gpu_latest WHERE job_id LIKE 'pl-%'")" \
+        "pl-recent,pl-run:pl-recent,pl-run" \
+        "maintain drops the latest-sample rows of jobs ended over a day ago, keeps recent and running"
 check_log() { grep -q "$1" "$HJO_TMP/maint1.log"; }
+if check_log 'action=pruned-latest metric_latest_rows=1 gpu_latest_rows=1'; then is 1 1 "maintain logs the pruned rows"; else is 0 1 "maintain logs the pruned rows"; fi
 if check_log 'action=dropped'; then is 1 1 "maintain logs what it dropped"; else is 0 1 "maintain logs what it dropped"; fi
 DATABASE_URL=$(dsn mig) HJO_PARTITION_AHEAD_DAYS=0 "$admin" maintain >"$HJO_TMP/maint2.log" 2>&1
 is "$?" 2 "HJO_PARTITION_AHEAD_DAYS=0 is a configuration error (exit 2)"
