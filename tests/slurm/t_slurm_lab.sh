@@ -247,8 +247,10 @@ ok "$([ "$(jf start_time)" != null ] && echo 0 || echo 1)" "slurm-$jo1 has its s
 
 # ---- time limit --------------------------------------------------------------------------
 WAIT=120 check "$jtl" state='"cancelled"' slurm_state='"TIMEOUT"'
-is "$(case "$(jf exit_code):$(jf signal)" in 0:15 | 143:0) echo sigterm ;; *) jf exit_code; printf ':'; jf signal ;; esac)" \
-        sigterm "slurm-$jtl exit details are SIGTERM's (0:15 or 143:0)"
+# the same race as scancel above: under load scontrol may already say Reason=TimeLimit (so
+# slurm_state is TIMEOUT) while ExitCode is still 0:0 (seen in CI); the state is settled anyway
+is "$(case "$(jf exit_code):$(jf signal)" in 0:15 | 143:0 | 0:0) echo sigterm ;; *) jf exit_code; printf ':'; jf signal ;; esac)" \
+        sigterm "slurm-$jtl exit details are what an epilog can see of a time limit (0:15, 143:0 or 0:0)"
 
 # ---- reconciliation: Slurm's final state settles every job ---------------------------------
 # One cycle of collectord's Slurm source (tests/slurmrest/slurm_once) against the lab's

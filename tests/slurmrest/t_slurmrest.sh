@@ -140,9 +140,11 @@ check "job A has Slurm's start time" eq "$(sql "SELECT start_time IS NOT NULL FR
 check "job C closed with Slurm's state and exit code" eq \
         "$(job_field "slurm-$jc" state) $(job_field "slurm-$jc" slurm_state) $(job_field "slurm-$jc" exit_code) $(job_field "slurm-$jc" signal)" \
         "failed FAILED 3 0"
-check "job D corrected: cancelled, CANCELLED, signal 15" eq \
-        "$(job_field "slurm-$jd" state) $(job_field "slurm-$jd" slurm_state) $(job_field "slurm-$jd" signal)" \
-        "cancelled CANCELLED 15"
+# Slurm records scancel as signal 15, or as 0:0 when the job's step had not reported its exit
+# yet (seen once under heavy load): hjo takes what Slurm says, the state is corrected either way
+_jd="$(job_field "slurm-$jd" state) $(job_field "slurm-$jd" slurm_state) $(job_field "slurm-$jd" signal)"
+check "job D corrected: cancelled, CANCELLED, signal 15 (or 0, Slurm's race)" eq \
+        "$(case "$_jd" in "cancelled CANCELLED 15" | "cancelled CANCELLED 0") echo ok ;; *) echo "$_jd" ;; esac)" ok
 check "job B still running (memory filled in from Slurm)" eq \
         "$(job_field "slurm-$jb" state) $(job_field "slurm-$jb" allocated_memory_mb)" "running 100"
 check "slurm-999999 unknown to Slurm: missing, unresolved, left running" eq \
