@@ -8,12 +8,12 @@
 #include "cursor.h"
 
 #include <errno.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 #include "compiler.h"
 #include "num.h"
 #include "rfc3339.h"
+#include "token.h"
 
 #define CURSOR_VERSION   "1"
 #define CURSOR_CHECK_HEX 16
@@ -63,24 +63,14 @@ static int b64url_decode(const char *s, size_t len, char *out, size_t size, size
         return 0;
 }
 
-/* The first CURSOR_CHECK_HEX hex digits of SHA-256(s, len) equal hex? */
+/* The first CURSOR_CHECK_HEX hex digits of SHA-256(s, len) (token_hash_hex()) equal hex? */
 static bool check_ok(const char *s, size_t len, const char *hex, size_t hexlen)
 {
-        static const char hexd[] = "0123456789abcdef";
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
+        char full[TOKEN_HASH_HEX + 1];
 
-        if (hexlen != CURSOR_CHECK_HEX)
+        if (hexlen != CURSOR_CHECK_HEX || token_hash_hex(s, len, full, sizeof(full)) < 0)
                 return false;
-        if (EVP_Digest(s, len, md, &n, EVP_sha256(), NULL) != 1 || n * 2 < CURSOR_CHECK_HEX)
-                return false;
-        for (size_t i = 0; i < CURSOR_CHECK_HEX; i++) {
-                unsigned nib = i % 2 ? md[i / 2] & 15u : md[i / 2] >> 4;
-
-                if (hex[i] != hexd[nib])
-                        return false;
-        }
-        return true;
+        return memcmp(full, hex, CURSOR_CHECK_HEX) == 0;
 }
 
 static bool is_time_sort(const char *sort)

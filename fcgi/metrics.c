@@ -107,16 +107,28 @@ static void family(struct strbuf *sb, const char *name, const char *type, const 
         strbuf_addf(sb, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Appends a sample value; PostgreSQL prints float8 "Infinity"/"NaN", Prometheus wants
-   "+Inf"/"NaN". */
+/* The Prometheus spelling of a sample value (val, *n bytes): PostgreSQL prints float8
+   infinities "Infinity"/"-Infinity", Prometheus wants "+Inf"/"-Inf" (NaN is the same in both).
+   *n becomes the length of what is returned. */
+static const char *prom_value(const char *val, size_t *n)
+{
+        if (*n == 8 && memcmp(val, "Infinity", 8) == 0) {
+                *n = 4;
+                return "+Inf";
+        }
+        if (*n == 9 && memcmp(val, "-Infinity", 9) == 0) {
+                *n = 4;
+                return "-Inf";
+        }
+        return val;
+}
+
 static void sample_value(struct strbuf *sb, const char *val)
 {
-        if (strcmp(val, "Infinity") == 0)
-                strbuf_adds(sb, "+Inf");
-        else if (strcmp(val, "-Infinity") == 0)
-                strbuf_adds(sb, "-Inf");
-        else
-                strbuf_adds(sb, val);
+        size_t n = strlen(val);
+        const char *s = prom_value(val, &n);
+
+        strbuf_addn(sb, s, n);
 }
 
 /* name{k1="v1",k2="v2",...} value\n; labels are (key, value) pairs. */
@@ -179,19 +191,12 @@ static void families_upto(struct page *pg, size_t upto)
                        pg->fams[pg->next_fam].help);
 }
 
-/* Appends a sample value as series() does: PostgreSQL spells float8 infinities "Infinity",
-   "-Infinity", Prometheus "+Inf", "-Inf" (NaN is the same in both).  dst has room for n. */
+/* sample_value() into dst, which has room for n (no spelling is longer than its input). */
 static char *put_value(char *dst, const char *val, size_t n)
 {
-        if (n == 8 && memcmp(val, "Infinity", 8) == 0) {
-                memcpy(dst, "+Inf", 4);
-                return dst + 4;
-        }
-        if (n == 9 && memcmp(val, "-Infinity", 9) == 0) {
-                memcpy(dst, "-Inf", 4);
-                return dst + 4;
-        }
-        memcpy(dst, val, n);
+        const char *s = prom_value(val, &n);
+
+        memcpy(dst, s, n);
         return dst + n;
 }
 

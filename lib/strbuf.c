@@ -148,6 +148,19 @@ void strbuf_add_escaped(struct strbuf *sb, const char *s, enum strbuf_esc esc)
         static const char hex[] = "0123456789abcdef";
         const char *run = s;
 
+        if (esc == ESC_PROM_LABEL) {
+                /* one implementation of the label escape: the in-place writer's, with room
+                   for exactly the escaped length (so the ceiling is met as before) */
+                size_t n = strlen(s), out = n;
+                char *p;
+
+                for (size_t i = 0; i < n; i++)
+                        out += s[i] == '\\' || s[i] == '"' || s[i] == '\n';
+                p = strbuf_reserve(sb, out);
+                if (p)
+                        strbuf_commit(sb, (size_t)(strbuf_put_prom_label(p, s, n) - p));
+                return;
+        }
         /* copy unescaped runs in one go; escape the rest byte by byte */
         for (; *s; s++) {
                 unsigned char c = (unsigned char)*s;

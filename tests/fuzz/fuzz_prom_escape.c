@@ -1,8 +1,9 @@
 /*
  * tests/fuzz/fuzz_prom_escape.c: Prometheus label escaping as a round trip.  The escaped text
  * holds no raw newline or unescaped quote, and unescaping it (\\ \" \n) gives the input back.
- * The hand-append escaper of fcgi/metrics.c (strbuf_put_prom_label) gives the same bytes as
- * strbuf_add_escaped, within its 2 * n bytes.  Also runs the logfmt escaper (no raw control
+ * strbuf_add_escaped(ESC_PROM_LABEL) is strbuf_put_prom_label (the hand-append escaper of
+ * fcgi/metrics.c) behind an exact reservation: called directly on the same text, by length,
+ * it gives the same bytes within its 2 * n.  Also runs the logfmt escaper (no raw control
  * characters may survive).
  */
 #include "config.h"
