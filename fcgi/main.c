@@ -198,8 +198,20 @@ static int worker_main(int listen_fd, const struct cfg *cfg)
         return 0;
 }
 
+/* Worker slots.  A worker that exits is restarted after a delay that doubles while workers keep
+   dying young (a bad configuration, an unreachable library) and falls back to RESPAWN_MIN_MS
+   once one has lived RESPAWN_STABLE_MS: no fork storm, and a one-off crash is repaired fast.
+   A failed fork (EAGAIN, ENOMEM) is retried the same way instead of leaving the slot empty. */
+#define RESPAWN_MIN_MS    200
+#define RESPAWN_MAX_MS    5000
+#define RESPAWN_STABLE_MS 10000
+#define MASTER_TICK_MS    1000 /* reap and refill even if a SIGCHLD was not seen */
+
 struct master {
         pid_t pids[MAX_WORKERS];
+        int64_t started_ms[MAX_WORKERS];
+        int64_t respawn_at_ms[MAX_WORKERS]; /* 0: slot filled (or not to be refilled) */
+        int64_t backoff_ms;
         int n;
         int listen_fd;
         const struct cfg *cfg;
@@ -214,9 +226,12 @@ static int spawn_worker(struct master *m, int slot)
         if (pid == 0)
                 _exit(worker_main(m->listen_fd, m->cfg));
         m->pids[slot] = pid;
+        m->started_ms[slot] = now_ms();
+        m->respawn_at_ms[slot] = 0;
         return 0;
 }
 
+/* Collects exited workers; with respawn, schedules their slots to be refilled. */
 static int reap(struct master *m, bool respawn)
 {
         int alive = 0, status;
@@ -224,27 +239,59 @@ static int reap(struct master *m, bool respawn)
 
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
                 for (int i = 0; i < m->n; i++) {
-                        char pbuf[16], sbuf[16];
+                        char pbuf[16], sbuf[16], dbuf[16];
+                        int64_t t;
 
                         if (m->pids[i] != pid)
                                 continue;
                         m->pids[i] = 0;
+                        if (!respawn)
+                                break;
+                        t = now_ms();
+                        if (t - m->started_ms[i] >= RESPAWN_STABLE_MS)
+                                m->backoff_ms = RESPAWN_MIN_MS;
+                        else
+                                m->backoff_ms = m->backoff_ms * 2 > RESPAWN_MAX_MS
+                                                        ? RESPAWN_MAX_MS
+                                                        : m->backoff_ms * 2;
+                        m->respawn_at_ms[i] = t + m->backoff_ms;
                         (void)snprintf(pbuf, sizeof(pbuf), "%d", (int)pid);
                         (void)snprintf(sbuf, sizeof(sbuf), "%d",
                                        WIFEXITED(status) ? WEXITSTATUS(status)
                                                          : 128 + WTERMSIG(status));
-                        if (respawn) {
-                                log_kv(LOG_LVL_WARNING, "worker exited, restarting", "pid", pbuf,
-                                       "status", sbuf, NULL);
-                                /* do not spin if workers die at once (bad config) */
-                                (void)usleep(200 * 1000); /* lint-ok: master supervisor only */
-                                (void)spawn_worker(m, i);
-                        }
+                        (void)snprintf(dbuf, sizeof(dbuf), "%lld", (long long)m->backoff_ms);
+                        log_kv(LOG_LVL_WARNING, "worker exited, restarting", "pid", pbuf,
+                               "status", sbuf, "delay_ms", dbuf, NULL);
+                        break;
                 }
         }
         for (int i = 0; i < m->n; i++)
                 alive += m->pids[i] != 0;
         return alive;
+}
+
+/* Refills the slots whose restart time has come; returns the milliseconds until the next one
+   is due (MASTER_TICK_MS when none is pending). */
+static int refill(struct master *m)
+{
+        int64_t t = now_ms(), next = MASTER_TICK_MS;
+
+        for (int i = 0; i < m->n; i++) {
+                int r;
+
+                if (m->pids[i] || !m->respawn_at_ms[i])
+                        continue;
+                if (m->respawn_at_ms[i] <= t) {
+                        r = spawn_worker(m, i);
+                        if (r == 0)
+                                continue;
+                        (void)log_errno(LOG_LVL_ERR, r, "fork failed, will retry", NULL);
+                        m->respawn_at_ms[i] = t + RESPAWN_MAX_MS;
+                }
+                if (m->respawn_at_ms[i] - t < next)
+                        next = m->respawn_at_ms[i] - t;
+        }
+        return next < 0 ? 0 : (int)next;
 }
 
 static void stop_workers(struct master *m, int sfd)
@@ -496,7 +543,7 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 goto out;
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0)
                 goto out;
         for (int i = 0; i < m.n; i++) {
@@ -510,15 +557,23 @@ int main(int argc, char **argv)
         (void)snprintf(nbuf, sizeof(nbuf), "%d", m.n);
         log_kv(LOG_LVL_NOTICE, "hjo-api started", "workers", nbuf, "socket", where, "read_db",
                *cfg->database_read_url ? "replica" : "primary", "version", PACKAGE_VERSION, NULL);
+        m.backoff_ms = RESPAWN_MIN_MS / 2;
         while (!stopping) {
                 struct signalfd_siginfo si;
-                ssize_t k = read(sfd, &si, sizeof(si));
+                struct pollfd p = { .fd = sfd, .events = POLLIN };
+                ssize_t k;
 
+                /* Reaping and refilling on every wake-up, not only on SIGCHLD: a SIGCHLD taken
+                   by another thread (one a library started) or a failed fork must not leave
+                   a slot empty for good. */
+                (void)reap(&m, true);
+                if (poll(&p, 1, refill(&m)) <= 0)
+                        continue;
+                k = read(sfd, &si, sizeof(si));
                 if (k != (ssize_t)sizeof(si))
                         continue;
                 switch (si.ssi_signo) {
                 case SIGCHLD:
-                        (void)reap(&m, true);
                         break;
                 case SIGHUP:
                         log_kv(LOG_LVL_NOTICE, "SIGHUP: configuration is read at start; "

@@ -93,19 +93,35 @@ is "$(sq mig "SELECT count(DISTINCT state) FROM jobs")" 4 \
 
 # ---- worker supervision ----------------------------------------------------------------------
 workers() { pgrep -P "$HJO_API_PID" | sort; }
+# wait_replaced VICTIM COUNT: until COUNT workers run and VICTIM is not one of them (10 s).
+wait_replaced() {
+        _wr=0
+        while [ $_wr -lt 100 ]; do
+                if [ "$(workers | wc -l)" -eq "$2" ] && ! workers | grep -qx "$1"; then
+                        return 0
+                fi
+                sleep 0.1
+                _wr=$((_wr + 1))
+        done
+        echo "# workers of $HJO_API_PID now: $(workers | tr '\n' ' ') (killed: $1)"
+        ps -o pid,ppid,stat,etime,args --ppid "$HJO_API_PID" 2>&1 | sed 's/^/# /'
+        grep -E 'worker exited|fork failed' "$HJO_API_LOG" | tail -n 5 | sed 's/^/# /'
+        return 1
+}
 before=$(workers | wc -l)
 is "$before" "${ITEST_WORKERS:-4}" "hjo-api runs ${ITEST_WORKERS:-4} workers"
-victim=$(workers | head -n 1)
+old_list=$(workers)
+victim=$(echo "$old_list" | head -n 1)
 kill -KILL "$victim"
-i=0
-while [ $i -lt 50 ]; do
-        if [ "$(workers | wc -l)" -eq "$before" ] && ! workers | grep -qx "$victim"; then
-                break
-        fi
-        sleep 0.1
-        i=$((i + 1))
-done
-is "$(workers | wc -l)" "$before" "a killed worker is replaced"
+wait_replaced "$victim" "$before"
+is "$?" 0 "a killed worker is replaced"
+# A worker that dies young again is restarted too, after a longer delay (no fork storm).
+victim2=$(workers | grep -vxF "$old_list" | head -n 1)
+kill -KILL "$victim2"
+wait_replaced "$victim2" "$before"
+is "$?" 0 "a worker killed again right after its start is replaced too"
+check "... after a doubled delay" sh -c \
+        "grep 'worker exited, restarting' '$HJO_API_LOG' | tail -n 1 | grep -q 'delay_ms=400'"
 check "and the service keeps answering" curl -sf -o /dev/null "$HJO_URL/v1/health"
 
 # ---- SIGTERM ---------------------------------------------------------------------------------
