@@ -19,4 +19,5 @@ void api_job_delete(struct http_req *req, const char *id);
 void api_samples_list(struct http_req *req, const char *id);
 void api_sample_add(struct http_req *req, const char *id);
 void api_samples_post(struct http_req *req, const char *id);
+void api_node_metrics(struct http_req *req, const char *id);
 void api_metrics(struct http_req *req, const char *id);

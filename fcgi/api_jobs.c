@@ -38,24 +38,6 @@ static bool valid_state(const char *s, size_t len)
         return false;
 }
 
-
-/* Answers 400 for a query string that qparam_parse() rejected. */
-static int parse_query(struct http_req *req, const struct qparam *spec, struct qval *vals)
-{
-        char errbuf[64], text[320];
-        const char *field = NULL, *msg = NULL;
-        int r;
-
-        r = qparam_parse(req->query, strlen(req->query), spec, vals, errbuf, sizeof(errbuf),
-                         &field, &msg);
-        if (r < 0) {
-                (void)snprintf(text, sizeof(text), "%s %s", field ? field : "query",
-                               msg ? msg : "is invalid");
-                http_error(req, 400, "validation_error", text, field);
-        }
-        return r;
-}
-
 /* A user-scoped caller may see job `id` only when it is theirs; anything else answers 404,
    exactly like a missing job.  Returns true when the handler may go on. */
 static bool scope_ok(struct http_req *req, const char *id)
@@ -117,11 +99,6 @@ static const struct qparam jobs_query[JQ__MAX + 1] = {
 };
 /* clang-format on */
 
-static const char *opt_s(const struct qval *v)
-{
-        return v->set ? v->s : NULL;
-}
-
 /* after= (keyset pagination): a cursor of the same sort order, never with offset.  Answers 400
    naming `after` and returns < 0 when it is refused. */
 static int parse_after(struct http_req *req, const struct qval *q, struct cursor *ret)
@@ -154,12 +131,12 @@ void api_jobs_list(struct http_req *req, const char *id)
 
         (void)id;
         pb_init(&pb);
-        if (parse_query(req, jobs_query, q) < 0)
+        if (api_parse_query(req, jobs_query, q) < 0)
                 goto out;
         if (q[JQ_AFTER].set && parse_after(req, q, &after) < 0)
                 goto out;
-        params[0] = opt_s(&q[JQ_STATE]);
-        params[1] = opt_s(&q[JQ_USER]);
+        params[0] = api_qval_str(&q[JQ_STATE]);
+        params[1] = api_qval_str(&q[JQ_USER]);
         if (req->scope_user[0]) {
                 /* a user-scoped caller lists its own jobs; asking for another user's finds
                    nothing, as if that user had none */
@@ -168,17 +145,17 @@ void api_jobs_list(struct http_req *req, const char *id)
                 else
                         params[1] = req->scope_user;
         }
-        params[2] = opt_s(&q[JQ_NODE]);
-        params[3] = opt_s(&q[JQ_ACCOUNT]);
-        params[4] = opt_s(&q[JQ_PARTITION]);
+        params[2] = api_qval_str(&q[JQ_NODE]);
+        params[3] = api_qval_str(&q[JQ_ACCOUNT]);
+        params[4] = api_qval_str(&q[JQ_PARTITION]);
         params[5] = pb_time(&pb, q[JQ_SINCE].set, q[JQ_SINCE].i);
         params[6] = pb_time(&pb, q[JQ_UNTIL].set, q[JQ_UNTIL].i);
         params[7] = pb_i64(&pb, true, q[JQ_LIMIT].i);
         params[8] = pb_i64(&pb, true, q[JQ_OFFSET].i);
-        params[9] = opt_s(&q[JQ_SORT]);
+        params[9] = api_qval_str(&q[JQ_SORT]);
         for (int k = JQ_EFF_LT; k <= JQ_IDLE_GT; k++)
                 params[10 + k - JQ_EFF_LT] = pb_double(&pb, q[k].set, q[k].d);
-        params[18] = opt_s(&q[JQ_COUNT]);
+        params[18] = api_qval_str(&q[JQ_COUNT]);
         /* the cursor's key in the column type of the sort key (NULL: a NULL start_time) */
         params[19] = pb_time(&pb, after.has_key && after.is_time, after.key_usec);
         params[20] = pb_double(&pb, after.has_key && !after.is_time, after.key_num);
@@ -341,16 +318,13 @@ void api_job_delete(struct http_req *req, const char *id)
 
 enum { SQ_START, SQ_END, SQ_NODE, SQ_LIMIT, SQ_RESOLUTION, SQ__MAX };
 
-/* raw samples or 1-minute / 1-hour rollups; auto: chosen from the range (hjo_samples_list) */
-static const char *const resolution_names[] = { "auto", "raw", "1m", "1h", NULL };
-
 /* clang-format off */
 static const struct qparam samples_query[SQ__MAX + 1] = {
         [SQ_START] = { "start_time", QP_TIME, 0, 0, 0, NULL },
         [SQ_END] = { "end_time", QP_TIME, 0, 0, 0, NULL },
         [SQ_NODE] = { "node", QP_HOST, 0, 0, 0, NULL },
         [SQ_LIMIT] = { "limit", QP_INT, 1, 10000, 1000, NULL },
-        [SQ_RESOLUTION] = { "resolution", QP_ENUM, 0, 0, 0, resolution_names },
+        [SQ_RESOLUTION] = { "resolution", QP_ENUM, 0, 0, 0, api_resolution_names },
         [SQ__MAX] = { NULL, 0, 0, 0, 0, NULL },
 };
 /* clang-format on */
@@ -364,14 +338,14 @@ void api_samples_list(struct http_req *req, const char *id)
         pb_init(&pb);
         if (!api_job_id_ok(req, id) || !scope_ok(req, id))
                 goto out;
-        if (parse_query(req, samples_query, q) < 0)
+        if (api_parse_query(req, samples_query, q) < 0)
                 goto out;
         params[0] = id;
         params[1] = pb_time(&pb, q[SQ_START].set, q[SQ_START].i);
         params[2] = pb_time(&pb, q[SQ_END].set, q[SQ_END].i);
-        params[3] = opt_s(&q[SQ_NODE]);
+        params[3] = api_qval_str(&q[SQ_NODE]);
         params[4] = pb_i64(&pb, true, q[SQ_LIMIT].i);
-        params[5] = opt_s(&q[SQ_RESOLUTION]);
+        params[5] = api_qval_str(&q[SQ_RESOLUTION]);
         api_run_json(req, STMT_SAMPLES_LIST, params, 200, NULL);
 out:
         pb_clear(&pb);

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "qparam.h"
 #include "rfc3339.h"
 #include "strbuf.h"
 #include "valid.h"
@@ -197,8 +198,37 @@ const char *api_actor(const struct http_req *req, char *buf, size_t size)
         return buf;
 }
 
+const char *const api_resolution_names[] = { "auto", "raw", "1m", "1h", NULL };
+
+int api_parse_query(struct http_req *req, const struct qparam *spec, struct qval *vals)
+{
+        char errbuf[64], text[320];
+        const char *field = NULL, *msg = NULL;
+        int r;
+
+        r = qparam_parse(req->query, strlen(req->query), spec, vals, errbuf, sizeof(errbuf),
+                         &field, &msg);
+        if (r < 0) {
+                (void)snprintf(text, sizeof(text), "%s %s", field ? field : "query",
+                               msg ? msg : "is invalid");
+                http_error(req, 400, "validation_error", text, field);
+        }
+        return r;
+}
+
+const char *api_qval_str(const struct qval *v)
+{
+        return v->set ? v->s : NULL;
+}
+
 void api_run_json(struct http_req *req, enum db_stmt stmt, const char *const *params, int status,
                   const char *extra_headers)
+{
+        api_run_json_or_404(req, stmt, params, status, extra_headers, "job not found");
+}
+
+void api_run_json_or_404(struct http_req *req, enum db_stmt stmt, const char *const *params,
+                         int status, const char *extra_headers, const char *not_found_msg)
 {
         struct db_res *res = NULL;
         struct db_err err;
@@ -214,7 +244,7 @@ void api_run_json(struct http_req *req, enum db_stmt stmt, const char *const *pa
                 return;
         }
         if (db_res_ntuples(res) < 1 || db_res_isnull(res, 0, 0))
-                http_error(req, 404, "not_found", "job not found", NULL);
+                http_error(req, 404, "not_found", not_found_msg, NULL);
         else
                 http_reply(req, status, "application/json", db_res_value(res, 0, 0),
                            (size_t)db_res_length(res, 0, 0), extra_headers);

@@ -13,6 +13,8 @@
 #include "jv.h"
 
 struct http_req;
+struct qparam;
+struct qval;
 
 #define PB_MAX 24
 
@@ -35,6 +37,16 @@ const char *pb_strarr(struct pbuf *pb, const struct jv_strarr *a, bool keep_empt
 
 /* Reads and parses the JSON body into target; on failure answers 400/413/415 and returns < 0. */
 MUST_CHECK int api_parse_body(struct http_req *req, const struct jv_field *fields, void *target);
+/*
+ * Parses the query string against spec (fcgi/qparam.h) into vals (one per spec row); on failure
+ * answers 400 validation_error naming the parameter and returns < 0.
+ */
+MUST_CHECK int api_parse_query(struct http_req *req, const struct qparam *spec, struct qval *vals);
+/* A QP_ENUM / QP_NAME / QP_HOST value as a statement parameter: NULL when absent. */
+const char *api_qval_str(const struct qval *v);
+/* resolution= of the metrics routes: auto (default, picked by the SQL function from the range),
+   raw, 1m, 1h (docs/storage.md).  NULL-terminated. */
+extern const char *const api_resolution_names[];
 /* X-Changed-By and X-Source must be present and non-blank; otherwise answers 400. */
 MUST_CHECK bool api_audit_headers_ok(struct http_req *req);
 /* A path {id} that is not a valid job id names no job: answers 404 and returns false. */
@@ -54,3 +66,6 @@ bool api_valid_gpu_device(const char *s, size_t len);
  */
 void api_run_json(struct http_req *req, enum db_stmt stmt, const char *const *params, int status,
                   const char *extra_headers);
+/* The same, with the 404 answer's message (api_run_json's is "job not found"). */
+void api_run_json_or_404(struct http_req *req, enum db_stmt stmt, const char *const *params,
+                         int status, const char *extra_headers, const char *not_found_msg);

@@ -26,6 +26,7 @@ static const struct route routes[] = {
         { "GET",    "/v1/jobs/{id}/metrics",   api_samples_list,  NEED_READ,    ON_REPLICA },
         { "POST",   "/v1/jobs/{id}/metrics",   api_sample_add,    NEED_INGEST,  ON_PRIMARY },
         { "POST",   "/v1/samples",             api_samples_post,  NEED_INGEST,  ON_PRIMARY },
+        { "GET",    "/v1/nodes/{id}/metrics",  api_node_metrics,  NEED_READ,    ON_REPLICA },
         { "GET",    "/metrics",                api_metrics,       NEED_METRICS, ON_REPLICA },
 };
 /* clang-format on */

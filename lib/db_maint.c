@@ -33,8 +33,10 @@ static const struct db_maint_table tables[] = {
         { "node_samples", DB_MAINT_RAW },
         { "metric_rollup_1m", DB_MAINT_1M },
         { "gpu_rollup_1m", DB_MAINT_1M },
+        { "node_rollup_1m", DB_MAINT_1M },
         { "metric_rollup_1h", DB_MAINT_1H },
         { "gpu_rollup_1h", DB_MAINT_1H },
+        { "node_rollup_1h", DB_MAINT_1H },
 };
 /* clang-format on */
 

@@ -17,8 +17,10 @@ struct db_err;
 /* Which retention a table follows. */
 enum db_maint_retention {
         DB_MAINT_RAW, /* METRICS_RETENTION_DAYS: metric_samples, gpu_samples, node_samples */
-        DB_MAINT_1M,  /* HJO_ROLLUP_1M_RETENTION_DAYS: metric_rollup_1m, gpu_rollup_1m */
-        DB_MAINT_1H,  /* HJO_ROLLUP_1H_RETENTION_DAYS: metric_rollup_1h, gpu_rollup_1h */
+        DB_MAINT_1M,  /* HJO_ROLLUP_1M_RETENTION_DAYS: metric_rollup_1m, gpu_rollup_1m,
+                         node_rollup_1m */
+        DB_MAINT_1H,  /* HJO_ROLLUP_1H_RETENTION_DAYS: metric_rollup_1h, gpu_rollup_1h,
+                         node_rollup_1h */
 };
 
 struct db_maint_table {

@@ -16,6 +16,7 @@ enum db_stmt {
         STMT_JOB_DELETE,
         STMT_SAMPLE_ADD,
         STMT_SAMPLES_LIST,
+        STMT_NODE_SAMPLES_LIST,    /* GET /v1/nodes/{node}/metrics: hjo_node_samples_list() */
         STMT_METRICS_JOBS,
         STMT_METRICS_GPUS,
         STMT_METRICS_NODES,

@@ -62,11 +62,15 @@ def req(method, path, body=None):
     return r.status, js
 
 
-def sql(q):
+def psql(*args):
     return subprocess.run(
         ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", os.environ["HJO_PGHOST"],
-         "-p", os.environ["HJO_PGPORT"], "-U", "postgres", "-d", "hjo", "-c", q],
+         "-p", os.environ["HJO_PGPORT"], "-U", "postgres", "-d", "hjo", *args],
         check=True, capture_output=True, text=True).stdout.strip()
+
+
+def sql(q):
+    return psql("-c", q)
 
 
 def start(job_id, t, cpus=None, mem=None, gpus=None, nodes=("n1",)):
@@ -533,6 +537,134 @@ bad_after(f"/v1/jobs?offset=0&after={good}", "after with offset=0")
 bad_after(f"/v1/jobs?after={good}&after={good}", "after twice")
 s, js = req("GET", f"/v1/jobs?partition=keyset&limit=3&after={good}")
 ok(s == 200 and len(js["jobs"]) == 3, "the untouched cursor still works", js)
+
+# ---- node samples: rollups and GET /v1/nodes/{node}/metrics (sql/0064_node_rollups.sql) -------
+ok(sql("SELECT string_agg(relname || ':' || relkind::text, ',' ORDER BY relname) FROM pg_class "
+       "WHERE relname IN ('node_rollup_1m', 'node_rollup_1h')") == "node_rollup_1h:p,node_rollup_1m:p"
+   and sql("SELECT count(*) FROM pg_trigger WHERE tgname = 'node_samples_rollup'") == "1",
+   "fresh migrate: node_rollup_1m/1h partitioned, the node_samples trigger in place")
+ok(sql("SELECT count(*) FROM generate_series(0, 7) d WHERE to_regclass('node_rollup_1m_p' || "
+       "to_char(now() AT TIME ZONE 'UTC' + d * interval '1 day', 'YYYYMMDD')) IS NOT NULL") == "8",
+   "fresh migrate: node_rollup_1m partitions for today and 7 days ahead")
+# nr1: 3 days at one sample a minute (SQL: the rollups follow any writer), some values NULL;
+# nr2: 3 hours at one sample every 10 s (1080); nr1 again in the last hour through POST
+# /v1/samples (collectord's api sink), each interval posted twice.
+TN = NOW - dt.timedelta(days=3)
+sql("""INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes,
+                                 memory_total_bytes, job_count)
+       SELECT 'nr1', '%s'::timestamptz + g * interval '1 min' + interval '7 s',
+              CASE WHEN g %% 9 = 0 THEN NULL ELSE (g * 7 %% 1000) / 10.0 END,
+              CASE WHEN g %% 10 = 0 THEN NULL ELSE 2000000 + g * 17 END,
+              CASE WHEN g %% 10 = 0 THEN NULL ELSE 64000000000 + (g / 1000) END,
+              CASE WHEN g %% 8 = 0 THEN NULL ELSE g %% 6 END
+       FROM generate_series(1, 4200) g""" % iso(TN))
+TD2 = NOW - dt.timedelta(hours=4)
+sql("""INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes,
+                                 memory_total_bytes, job_count)
+       SELECT 'nr2', '%s'::timestamptz + g * interval '10 s', g %% 100, g, 100000, g %% 3
+       FROM generate_series(1, 1080) g""" % iso(TD2))
+for k in range(6):
+    body = {"node": "nr1", "timestamp": iso(NOW - dt.timedelta(minutes=30, seconds=-k * 10)),
+            "samples": [], "node_sample": {"cpu_usage_percent": 10.5 + k,
+                                           "memory_used_bytes": 1000 + k,
+                                           "memory_total_bytes": 5000, "job_count": k}}
+    for i in range(2):
+        s, js = req("POST", "/v1/samples", body)
+        ok(s == 200, f"POST /v1/samples with a node_sample (interval {k}, post {i + 1})", js)
+# SQL re-posts of nr2 in one statement with new rows of nr3: only the new rows are counted
+sql("""INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes,
+                                 memory_total_bytes, job_count)
+       SELECT n, '%s'::timestamptz + g * interval '10 s', 1, 1, 1, 1
+       FROM generate_series(1, 300) g, unnest(ARRAY['nr2', 'nr3']) n
+       ON CONFLICT DO NOTHING""" % iso(TD2))
+ok(sql("SELECT count(*) FROM node_samples WHERE node = 'nr2'") == "1080",
+   "the re-posted nr2 rows were skipped (ON CONFLICT DO NOTHING)")
+for res, unit in (("1m", "minute"), ("1h", "hour")):
+    diff = psql("-v", f"unit={unit}", "-v", f"tab=node_rollup_{res}", "-f",
+                os.path.join(TOP, "tests", "integration", "node_rollup_diff.sql"))
+    ok(diff == "0", f"node_rollup_{res} equals the aggregates of the raw node samples, every bucket",
+       f"{diff} buckets differ")
+ok(sql("SELECT sum(n) FROM node_rollup_1h") == sql("SELECT count(*) FROM node_samples")
+   == sql("SELECT sum(n) FROM node_rollup_1m"),
+   "every node sample counted exactly once in each rollup (duplicates never)")
+
+NM = "/v1/nodes/%s/metrics"
+n_nr1 = int(sql("SELECT count(*) FROM node_samples WHERE node = 'nr1'"))
+s, js = req("GET", NM % "nr1" + "?limit=10000")
+ok(s == 200 and js["node"] == "nr1" and js["resolution"] == "raw" and js["total"] == n_nr1
+   and len(js["samples"]) == n_nr1,
+   f"nr1, 3 days at 1/min ({n_nr1} samples), limit 10000: auto answers raw", js.get("total"))
+ts_list = [x["timestamp"] for x in js["samples"]]
+ok(ts_list == sorted(ts_list), "... oldest first")
+s, js = req("GET", NM % "nr1")
+nb = int(sql("SELECT count(*) FROM node_rollup_1h WHERE node = 'nr1'"))
+ok(js["resolution"] == "1h" and js["total"] == nb == len(js["samples"]),
+   f"the same with the default limit: 1h, the whole range in one answer ({nb})", js["total"])
+s, js = req("GET", NM % "nr1" + "?start_time=" + iso(NOW - dt.timedelta(hours=4))
+            + "&end_time=" + iso(NOW - dt.timedelta(hours=2)))
+ok(js["resolution"] == "raw" and js["total"] == 120, "a 2-hour range (120 samples): raw", js)
+s, js = req("GET", NM % "nr2")
+ok(js["resolution"] == "1m" and js["total"] == int(sql(
+    "SELECT count(*) FROM node_rollup_1m WHERE node = 'nr2'")) <= 1000,
+   "nr2, 1080 samples in 3 hours: auto answers 1m", js["total"])
+s, js = req("GET", NM % "nr2" + "?limit=2000")
+ok(js["resolution"] == "raw" and js["total"] == 1080, "... and raw with limit=2000", js["total"])
+s, js = req("GET", NM % "nr1" + "?resolution=1h&limit=2")
+h0 = js["samples"][0]
+want = sql(f"""SELECT count(*) || ' ' || avg(cpu_usage_percent) || ' ' || min(cpu_usage_percent)
+                      || ' ' || max(cpu_usage_percent) || ' ' || round(avg(memory_used_bytes))
+                      || ' ' || min(memory_used_bytes) || ' ' || max(memory_used_bytes)
+                      || ' ' || max(memory_total_bytes) || ' ' || avg(job_count)
+                      || ' ' || min(job_count) || ' ' || max(job_count)
+               FROM node_samples WHERE node = 'nr1'
+                 AND date_trunc('hour', ts, 'UTC') = '{h0["timestamp"]}'""").split()
+ok(js["resolution"] == "1h" and js["total"] == nb and len(js["samples"]) == 2
+   and h0["sample_count"] == int(want[0]) and near(h0["cpu_usage_percent"], float(want[1]))
+   and near(h0["cpu_usage_percent_min"], float(want[2]))
+   and near(h0["cpu_usage_percent_max"], float(want[3]))
+   and h0["memory_used_bytes"] == int(want[4]) and h0["memory_used_bytes_min"] == int(want[5])
+   and h0["memory_used_bytes_max"] == int(want[6]) and h0["memory_total_bytes"] == int(want[7])
+   and near(h0["job_count"], float(want[8])) and h0["job_count_min"] == int(want[9])
+   and h0["job_count_max"] == int(want[10]),
+   "resolution=1h: nr1's first hour equals count/avg/min/max of its raw rows", (h0, want))
+s, js = req("GET", NM % "nr1" + "?resolution=raw&limit=5")
+first = sql("""SELECT cpu_usage_percent || ' ' || memory_used_bytes || ' ' || job_count
+               FROM node_samples WHERE node = 'nr1' ORDER BY ts LIMIT 1""").split()
+r0 = js["samples"][0]
+ok(js["resolution"] == "raw" and js["total"] == n_nr1 and len(js["samples"]) == 5
+   and near(r0["cpu_usage_percent"], float(first[0])) and r0["memory_used_bytes"] == int(first[1])
+   and r0["job_count"] == int(first[2]),
+   "resolution=raw&limit=5: the first 5 samples, total counts them all", js)
+s, js = req("GET", NM % "nr1" + "?resolution=1m&start_time=" + iso(NOW - dt.timedelta(minutes=31))
+            + "&end_time=" + iso(NOW - dt.timedelta(minutes=29)))
+ok(js["resolution"] == "1m" and sum(x["sample_count"] for x in js["samples"]) == 6
+   and near(sum(x["sample_count"] * x["cpu_usage_percent"] for x in js["samples"]), 78.0)
+   and max(x["job_count_max"] for x in js["samples"]) == 5,
+   "resolution=1m over the posted intervals: 6 samples (each posted twice) counted once", js)
+s, js = req("GET", NM % "nr1" + "?start_time=" + iso(NOW + dt.timedelta(days=1)))
+ok(s == 200 and js["samples"] == [] and js["total"] == 0 and js["resolution"] == "raw",
+   "a known node with nothing in the range: 200, empty list", js)
+s, js = req("GET", NM % "nr-nosuch")
+ok(s == 404 and (js or {}).get("error") == "not_found", "an unknown node: 404 not_found", js)
+s, js = req("GET", NM % "nr-nosuch" + "?resolution=1h")
+ok(s == 404, "... at any resolution", js)
+for path in (NM % "bad%21name", NM % "..", NM % "nr1%2F..", NM % ("a" * 300)):
+    s, js = req("GET", path)
+    ok(s == 404 and (js or {}).get("error") == "not_found", f"GET {path[:40]}: 404, not a node", js)
+s, js = req("POST", NM % "nr1", {"cpu_usage_percent": 1})
+ok(s == 405, "POST on the node route: 405", js)
+before = sql("SELECT count(*) || ':' || (SELECT sum(n) FROM node_rollup_1m) FROM node_samples")
+bad(NM % "nr1" + "?resolution=5m", "resolution", "node route: resolution=5m")
+bad(NM % "nr1" + "?resolution=", "resolution", "node route: empty resolution")
+bad(NM % "nr1" + "?resolution=raw&resolution=1h", "resolution", "node route: resolution twice")
+bad(NM % "nr1" + "?start_time=yesterday", "start_time", "node route: start_time not RFC 3339")
+bad(NM % "nr1" + "?end_time=2024-01-01T00:00:00", "end_time", "node route: end_time without zone")
+bad(NM % "nr1" + "?limit=0", "limit", "node route: limit=0")
+bad(NM % "nr1" + "?limit=10001", "limit", "node route: limit=10001")
+bad(NM % "nr1" + "?node=nr2", "node", "node route: node is not one of its parameters")
+bad(NM % "nr-nosuch" + "?limit=abc", "limit", "node route: a bad parameter is 400 before the node lookup")
+ok(sql("SELECT count(*) || ':' || (SELECT sum(n) FROM node_rollup_1m) FROM node_samples") == before,
+   "rejected node requests changed nothing")
 
 with open(os.path.join(os.environ["HJO_TMP"], "storage_test.n"), "w") as f:
     f.write(str(N[0]))

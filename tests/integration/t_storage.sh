@@ -130,6 +130,125 @@ DATABASE_URL=$(dsn mig) HJO_ROLLUP_1H_RETENTION_DAYS=x "$admin" maintain >"$HJO_
 is "$?:$(grep -c HJO_ROLLUP_1H_RETENTION_DAYS "$HJO_TMP/maint3.log")" "2:1" \
         "a bad HJO_ROLLUP_1H_RETENTION_DAYS is refused, naming it"
 
+# ---- 0064: node rollups over a database that already holds node samples --------------------------
+# A database at 0063 (node_samples partitioned, no node rollups) with node samples of today, of
+# 100 days ago (in the DEFAULT partition: 0050 made partitions from its own day on) and of
+# 2001, some values NULL; then the rest of sql/.
+sqn() { # sqn SQL: one value from the database "nodes"
+        psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d nodes \
+                -c "$1"
+}
+node_diff() { # node_diff UNIT TABLE: buckets where TABLE differs from the raw rows (0: exact)
+        psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d nodes \
+                -v unit="$1" -v tab="$2" -f "$top_srcdir/tests/integration/node_rollup_diff.sql"
+}
+day_part() { # day_part TABLE DAYS: the name of TABLE's daily partition DAYS days from today
+        echo "${1}_p$(sqn "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '1 day' * ($2), 'YYYYMMDD')")"
+}
+month_part() { # month_part TABLE DAYS: the monthly partition of the day DAYS days from today
+        echo "${1}_p$(sqn "SELECT to_char(now() AT TIME ZONE 'UTC' + interval '1 day' * ($2), 'YYYYMM')")"
+}
+exists() { sqn "SELECT to_regclass('$1') IS NOT NULL"; }
+mkdir -p "$HJO_TMP/sql-0063"
+for f in "$top_srcdir"/sql/[0-9][0-9][0-9][0-9]_*.sql; do
+        case $(basename "$f") in
+        00[0-5][0-9]_* | 006[0-3]_*) cp "$f" "$HJO_TMP/sql-0063/" ;;
+        esac
+done
+sq "CREATE DATABASE nodes" >/dev/null
+t2h=$(sq "SELECT date_trunc('minute', now() - interval '2 hours')") # one anchor for both inserts
+DATABASE_URL=$(dsn nodes) "$admin" migrate --sql-dir "$HJO_TMP/sql-0063" >"$HJO_TMP/mig64a.log" 2>&1 ||
+        itest_bail "migrate (up to 0063) failed: $(tail -n 3 "$HJO_TMP/mig64a.log")"
+sqn "INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes, memory_total_bytes,
+                               job_count)
+     SELECT n, '$t2h'::timestamptz + g * interval '10 s',
+            CASE WHEN g % 7 = 0 THEN NULL ELSE (g * 37 % 1000) / 10.0 END,
+            CASE WHEN g % 11 = 0 THEN NULL ELSE 1000000 * g END, 64000000000 + g % 5 * 1024,
+            CASE WHEN g % 13 = 0 THEN NULL ELSE g % 9 END
+     FROM generate_series(1, 700) g, unnest(ARRAY['mn1', 'mn2']) n;
+     INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes, memory_total_bytes,
+                               job_count)
+     SELECT 'mn1', date_trunc('day', now() - interval '100 days', 'UTC') + interval '1 hour'
+                   + g * interval '1 min', g % 100, g, 1000000, g % 4
+     FROM generate_series(1, 200) g;
+     INSERT INTO node_samples VALUES ('mn3', '2001-02-03T04:05:06Z', 12.5, 4096, 8192, 1)" \
+        >/dev/null || itest_bail "inserting node samples failed"
+before_ns=$(sqn "SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM node_samples t")
+DATABASE_URL=$(dsn nodes) "$admin" migrate --sql-dir "$top_srcdir/sql" >"$HJO_TMP/mig64b.log" 2>&1
+is "$?" 0 "0064 migrates a database that holds node samples"
+is "$(sqn "SELECT count(*) || ':' || md5(string_agg(t::text, '|' ORDER BY t::text)) FROM node_samples t")" \
+        "$before_ns" "node_samples: every row kept, identical"
+is "$(sqn "SELECT string_agg(relname || ':' || relkind::text, ',' ORDER BY relname) FROM pg_class
+           WHERE relname IN ('node_rollup_1m', 'node_rollup_1h')")" \
+        "node_rollup_1h:p,node_rollup_1m:p" "node_rollup_1m/1h are partitioned tables"
+is "$(sqn "SELECT (SELECT count(*) FROM node_samples) || ':' || (SELECT sum(n) FROM node_rollup_1m)
+           || ':' || (SELECT sum(n) FROM node_rollup_1h)")" "1601:1601:1601" \
+        "backfill: every node sample counted once in each rollup"
+is "$(node_diff minute node_rollup_1m)" 0 "backfilled node_rollup_1m equals the aggregates of the raw rows, every bucket"
+is "$(node_diff hour node_rollup_1h)" 0 "backfilled node_rollup_1h equals the aggregates of the raw rows, every bucket"
+is "$(exists "$(day_part node_rollup_1m -100)"):$(exists node_rollup_1m_p20010203):$(exists node_rollup_1h_p200102)" \
+        "t:t:t" "1m and 1h partitions for the days (months) that had node samples"
+is "$(sqn "SELECT count(*) FROM generate_series(0, 7) d WHERE to_regclass('node_rollup_1m_p' ||
+           to_char(now() AT TIME ZONE 'UTC' + d * interval '1 day', 'YYYYMMDD')) IS NOT NULL")" 8 \
+        "1m partitions for today and 7 days ahead"
+is "$(sqn "SELECT count(*) FROM node_rollup_1m_default")$(sqn "SELECT count(*) FROM node_rollup_1h_default")" \
+        "00" "no backfilled rollup row in a DEFAULT partition"
+is "$(sqn "SELECT string_agg(c.relname || '=' || array_to_string(c.reloptions, ','), ' ' ORDER BY c.relname)
+           FROM pg_class c WHERE c.relname IN ('node_rollup_1m_p20010203', 'node_rollup_1h_p200102',
+                                               'node_rollup_1m_default', 'node_rollup_1h_default')")" \
+        "node_rollup_1h_default=fillfactor=70 node_rollup_1h_p200102=fillfactor=70 node_rollup_1m_default=fillfactor=80 node_rollup_1m_p20010203=fillfactor=80" \
+        "fillfactor 80 (1m) and 70 (1h) on the node rollup partitions, as 0060 sets on the job rollups"
+is "$(sqn "SELECT has_table_privilege('hjo_api', 'node_rollup_1m', 'SELECT')
+              AND has_table_privilege('hjo_api', 'node_rollup_1h', 'SELECT')
+              AND NOT has_table_privilege('hjo_api', 'node_rollup_1m', 'INSERT')
+              AND NOT has_table_privilege('hjo_collector', 'node_rollup_1h', 'INSERT')
+              AND has_function_privilege('hjo_api',
+                      'hjo_node_samples_list(text, timestamptz, timestamptz, integer, text)', 'EXECUTE')
+              AND NOT has_function_privilege('hjo_api', 'hjo_node_rollup_trg()', 'EXECUTE')
+              AND NOT has_function_privilege('public', 'hjo_node_samples_list(text, timestamptz,
+                      timestamptz, integer, text)', 'EXECUTE')")" t \
+        "grants: hjo_api reads the node rollups and calls hjo_node_samples_list, writes nothing"
+is "$(sqn "SELECT (SELECT retention FROM hjo_part_spec('node_rollup_1m')) || ','
+                  || (SELECT retention FROM hjo_part_spec('node_rollup_1h')) || ','
+                  || (SELECT count(*) FROM unnest(ARRAY['metric_samples', 'gpu_samples', 'node_samples',
+                      'metric_rollup_1m', 'gpu_rollup_1m', 'metric_rollup_1h', 'gpu_rollup_1h']) t
+                      WHERE (hjo_part_spec(t)).key IS NOT NULL)")" "1m,1h,7" \
+        "hjo_part_spec lists the node rollups and still every table it listed"
+# after the migration: the trigger; one statement with new rows and duplicates (ON CONFLICT DO
+# NOTHING: a duplicate is not in the transition table, so it is not counted)
+sqn "INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes, memory_total_bytes,
+                               job_count)
+     SELECT n, '$t2h'::timestamptz + g * interval '5 s', 50, 7 * g, 64000000000, 3
+     FROM generate_series(1, 600) g, unnest(ARRAY['mn1', 'mn4']) n
+     ON CONFLICT DO NOTHING" >/dev/null
+is "$(sqn "SELECT (SELECT count(*) FROM node_samples) || ':' || (SELECT sum(n) FROM node_rollup_1m)
+           || ':' || (SELECT sum(n) FROM node_rollup_1h)")" "2501:2501:2501" \
+        "an insert of 1200 rows of which 300 are duplicates: 900 counted, once"
+is "$(node_diff minute node_rollup_1m)" 0 "node_rollup_1m still equals the raw rows after the trigger ran"
+is "$(node_diff hour node_rollup_1h)" 0 "node_rollup_1h still equals the raw rows after the trigger ran"
+
+# maintain: partitions ahead, 1m partitions past HJO_ROLLUP_1M_RETENTION_DAYS dropped, the 1h
+# rows of that day kept (HJO_ROLLUP_1H_RETENTION_DAYS, default 730 days: 2001 dropped)
+old_1h=$(sqn "SELECT count(*) FROM node_rollup_1h WHERE bucket < now() - interval '99 days'
+              AND bucket > '2002-01-01'")
+DATABASE_URL=$(dsn nodes) HJO_ROLLUP_1M_RETENTION_DAYS=30 HJO_PARTITION_AHEAD_DAYS=12 \
+        "$admin" maintain >"$HJO_TMP/maint64.log" 2>&1
+is "$?" 0 "hjo-admin maintain over the node rollups exits 0"
+is "$(exists "$(day_part node_rollup_1m 12)"):$(exists "$(month_part node_rollup_1h 12)")" "t:t" \
+        "maintain creates node_rollup_1m partitions 12 days ahead (and the 1h partition of that month)"
+is "$(exists "$(day_part node_rollup_1m -100)"):$(sqn "SELECT count(*) FROM node_rollup_1m
+           WHERE bucket < now() - interval '31 days'")" "f:0" \
+        "the node_rollup_1m partition of 100 days ago is dropped (1m retention 30 days)"
+is "$(sqn "SELECT count(*) FROM node_rollup_1h WHERE bucket < now() - interval '99 days'
+           AND bucket > '2002-01-01'")" "$old_1h" "... its 1h rollups stay (their own retention)"
+is "$(exists node_rollup_1h_p200102):$(sqn "SELECT count(*) FROM node_rollup_1h WHERE node = 'mn3'")" \
+        "f:0" "the 1h partition of 2001 is dropped under the 730-day 1h retention"
+if grep -q "table=node_rollup_1m.*action=dropped" "$HJO_TMP/maint64.log"; then
+        is 1 1 "maintain logs the node_rollup_1m partition it dropped"
+else
+        is 0 1 "maintain logs the node_rollup_1m partition it dropped"
+fi
+
 # ---- the API over the freshly migrated database ----------------------------------------------
 /usr/bin/python3 "$top_srcdir/tests/integration/storage_test.py" "$n"
 rc=$?
