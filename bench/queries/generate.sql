@@ -9,16 +9,18 @@
 -- 10 s apart from the start, on their first node; they are inserted through the real ingest
 -- trigger, so rollups and (for finished jobs) summaries are what hjo computes.  Older finished
 -- jobs get synthetic summaries (their samples would be gone by retention, their summaries not).
--- bench-3day ran 3 days on one node, a sample every 10 s.
+-- bench-3day ran 3 days on one node, a sample every 10 s; that node, cn9999, has its own
+-- node samples (GET /v1/nodes/cn9999/metrics) for the same 3 days and 1 hour, every 10 s.
 \set ON_ERROR_STOP on
 SET synchronous_commit = off;
 SET client_min_messages = warning;
 
 -- partitions for the loaded range (maintenance would have made them as the days came)
 SELECT count(hjo_part_ensure(t, date_trunc('day', now(), 'UTC') - d * interval '1 day'))
-FROM generate_series(0, 32) d, unnest(ARRAY['metric_samples', 'metric_rollup_1m']) t;
-SELECT count(hjo_part_ensure('metric_rollup_1h', date_trunc('month', now() - d * interval '1 month', 'UTC')))
-FROM generate_series(0, 2) d;
+FROM generate_series(0, 32) d,
+     unnest(ARRAY['metric_samples', 'metric_rollup_1m', 'node_samples', 'node_rollup_1m']) t;
+SELECT count(hjo_part_ensure(t, date_trunc('month', now() - d * interval '1 month', 'UTC')))
+FROM generate_series(0, 2) d, unnest(ARRAY['metric_rollup_1h', 'node_rollup_1h']) t;
 
 CREATE TEMP TABLE p AS SELECT :jobs::bigint AS jobs, :samples::bigint AS samples,
         greatest(1, :jobs::bigint * 30 / 365) AS window_jobs;
@@ -76,6 +78,13 @@ UPDATE jobs SET state = 'completed', end_time = now() - interval '1 hour',
                 runtime_seconds = 3 * 86400, exit_code = 0
 WHERE id = 'bench-3day';
 SELECT hjo_job_summarize('bench-3day');
+-- the node's own samples, through the node rollup trigger (sql/0064)
+INSERT INTO node_samples (node, ts, cpu_usage_percent, memory_used_bytes, memory_total_bytes,
+                          job_count)
+SELECT 'cn9999', now() - interval '3 days 1 hour' + k * interval '10 s', 40 + (k % 60),
+       2147483648 + (k % 1000) * 1048576, 274877906944, 1 + k % 3
+FROM generate_series(1, 26280) k;
+ANALYZE node_samples;
 ANALYZE jobs;
 
 -- samples of the windowed jobs, 2000 jobs per transaction, through the ingest trigger

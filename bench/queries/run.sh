@@ -80,7 +80,9 @@ trap cleanup EXIT
 sql() { "${PSQL[@]}" -d hjo -c "$1"; }
 
 # ---- generation ----------------------------------------------------------------------------
-scale="$JOBS jobs, $SAMPLES samples"
+# (with the newest migration: a database generated before a schema change is generated again)
+migs=("$SRC"/sql/0*.sql)
+scale="$JOBS jobs, $SAMPLES samples, schema ${migs[-1]##*/}"
 if [ "${BENCH_REGEN:-0}" = 1 ] || [ "$(cat "$DIR/scale" 2>/dev/null)" != "$scale" ]; then
         say "generating $scale (nice -n 19)"
         "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS hjo" -c "CREATE DATABASE hjo" >/dev/null
@@ -145,6 +147,9 @@ queries=(
         "3-day job metrics resolution=1h|/v1/jobs/bench-3day/metrics?resolution=1h|SELECT hjo_samples_list('bench-3day',NULL,NULL,NULL,1000,'1h')"
         "3-day job metrics resolution=raw|/v1/jobs/bench-3day/metrics?resolution=raw|SELECT hjo_samples_list('bench-3day',NULL,NULL,NULL,1000,'raw')"
         "3-day job, last hour raw|/v1/jobs/bench-3day/metrics?start_time=$(sql "SELECT to_char(end_time - interval '1 hour', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM jobs WHERE id = 'bench-3day'")|SELECT hjo_samples_list('bench-3day',(SELECT end_time - interval '1 hour' FROM jobs WHERE id = 'bench-3day'),NULL,NULL,1000,NULL)"
+        "3-day node metrics (auto)|/v1/nodes/cn9999/metrics|SELECT hjo_node_samples_list('cn9999',NULL,NULL,1000,NULL)"
+        "3-day node metrics resolution=1m|/v1/nodes/cn9999/metrics?resolution=1m|SELECT hjo_node_samples_list('cn9999',NULL,NULL,1000,'1m')"
+        "3-day node metrics resolution=raw|/v1/nodes/cn9999/metrics?resolution=raw|SELECT hjo_node_samples_list('cn9999',NULL,NULL,1000,'raw')"
         "one job|/v1/jobs/bench-500|SELECT hjo_job_get('bench-500')"
         "list, count=estimate|/v1/jobs?count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,NULL,NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
         "partition=gpu, count=estimate|/v1/jobs?partition=gpu&count=estimate|SELECT hjo_jobs_list(NULL,NULL,NULL,NULL,'gpu',NULL,NULL,100,0,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,NULL,'estimate',NULL,NULL,NULL)"
