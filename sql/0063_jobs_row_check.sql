@@ -7,66 +7,88 @@
 -- PL/pgSQL loop, one transaction): INSERT 130 us and UPDATE 119 us per statement with the 24
 -- constraints, 52 and 61 us with this one; a plain table without checks takes 10 us.  The
 -- function's plans are kept for the session, so the rules cost one function call per row.
+-- Each rule below is the old constraint's expression, except the two character rules (see the
+-- function).
 --
--- The rules are the same, each NULL-tolerant as a CHECK is; a violation raises check_violation
--- (23514, a 400 for the API as before) naming the old constraint and its column.
+-- The rules accept and refuse the same rows, each NULL-tolerant as a CHECK is; a violation
+-- raises check_violation (23514, a 400 for the API as before) naming the old constraint and
+-- its column.
 CREATE FUNCTION hjo_job_row_check(j jobs) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
         c text;
         col text;
 BEGIN
-        IF NOT (j.id ~ '^[A-Za-z0-9._:-]{1,255}$' AND j.id <> ALL (ARRAY['.', '..'])) THEN
-                c := 'jobs_id_check'; col := 'id';
-        ELSIF NOT coalesce(length(j.user_name) BETWEEN 1 AND 255, true) THEN
-                c := 'jobs_user_name_check'; col := 'user_name';
-        ELSIF NOT coalesce(j.state IN ('pending', 'running', 'completed', 'failed', 'cancelled'), true) THEN
-                c := 'jobs_state_check'; col := 'state';
-        ELSIF NOT coalesce(j.slurm_state ~ '^[A-Z_+]{1,64}$', true) THEN
-                c := 'jobs_slurm_state_check'; col := 'slurm_state';
-        ELSIF NOT coalesce(j.runtime_seconds >= 0, true) THEN
-                c := 'jobs_runtime_seconds_check'; col := 'runtime_seconds';
-        ELSIF NOT coalesce(j.exit_code BETWEEN 0 AND 255, true) THEN
-                c := 'jobs_exit_code_check'; col := 'exit_code';
-        ELSIF NOT coalesce(j.signal BETWEEN 0 AND 64, true) THEN
-                c := 'jobs_signal_check'; col := 'signal';
-        ELSIF NOT coalesce(j.cpu_usage BETWEEN 0 AND 100, true) THEN
-                c := 'jobs_cpu_usage_check'; col := 'cpu_usage';
-        ELSIF NOT coalesce(j.memory_usage_mb >= 0, true) THEN
-                c := 'jobs_memory_usage_mb_check'; col := 'memory_usage_mb';
-        ELSIF NOT coalesce(j.gpu_usage BETWEEN 0 AND 100, true) THEN
-                c := 'jobs_gpu_usage_check'; col := 'gpu_usage';
-        ELSIF NOT coalesce(j.allocated_cpus >= 0, true) THEN
-                c := 'jobs_allocated_cpus_check'; col := 'allocated_cpus';
-        ELSIF NOT coalesce(j.allocated_memory_mb >= 0, true) THEN
-                c := 'jobs_allocated_memory_mb_check'; col := 'allocated_memory_mb';
-        ELSIF NOT coalesce(j.allocated_gpus >= 0, true) THEN
-                c := 'jobs_allocated_gpus_check'; col := 'allocated_gpus';
-        ELSIF NOT coalesce(j.gpu_vendor IN ('none', 'nvidia', 'amd', 'mixed'), true) THEN
-                c := 'jobs_gpu_vendor_check'; col := 'gpu_vendor';
-        ELSIF NOT coalesce(j.end_time >= j.start_time, true) THEN
-                c := 'jobs_check'; col := 'end_time';
-        ELSIF NOT coalesce((j.state IN ('pending', 'running')) = (j.end_time IS NULL), true) THEN
-                c := 'jobs_check1'; col := 'end_time';
-        ELSIF NOT coalesce(j.cpu_missing_count >= 0, true) THEN
-                c := 'jobs_cpu_missing_count_check'; col := 'cpu_missing_count';
-        ELSIF NOT coalesce(j.cpu_seconds >= 0, true) THEN
-                c := 'jobs_cpu_seconds_check'; col := 'cpu_seconds';
-        ELSIF NOT coalesce(j.cpu_efficiency >= 0, true) THEN
-                c := 'jobs_cpu_efficiency_check'; col := 'cpu_efficiency';
-        ELSIF NOT coalesce(j.memory_peak_mb >= 0, true) THEN
-                c := 'jobs_memory_peak_mb_check'; col := 'memory_peak_mb';
-        ELSIF NOT coalesce(j.memory_peak_ratio >= 0, true) THEN
-                c := 'jobs_memory_peak_ratio_check'; col := 'memory_peak_ratio';
-        ELSIF NOT coalesce(j.gpu_mean_utilization BETWEEN 0 AND 100, true) THEN
-                c := 'jobs_gpu_mean_utilization_check'; col := 'gpu_mean_utilization';
-        ELSIF NOT coalesce(j.gpu_max_utilization BETWEEN 0 AND 100, true) THEN
-                c := 'jobs_gpu_max_utilization_check'; col := 'gpu_max_utilization';
-        ELSIF NOT coalesce(j.idle_gpu_hours >= 0, true) THEN
-                c := 'jobs_idle_gpu_hours_check'; col := 'idle_gpu_hours';
-        ELSE
+        -- One expression, evaluated in one go, naming the first rule the row breaks: a chain
+        -- of IF/ELSIF evaluates each rule apart.  The character rules of id and slurm_state
+        -- are ltrim()s of their alphabet, not the regular expressions of the old constraints
+        -- (whose bounded repetitions made a large automaton run for every row): the same
+        -- strings pass.  Per row 3.7 us, against 11.7 us as 24 IF/regex rules (pg_stat_user_
+        -- functions, 64-sample batches, each sample updating its job's aggregates).
+        c := CASE
+                WHEN NOT (length(j.id) BETWEEN 1 AND 255
+                          AND ltrim(j.id, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+                                          'abcdefghijklmnopqrstuvwxyz0123456789._:-') = ''
+                          AND j.id <> ALL (ARRAY['.', '..']))
+                        THEN 'jobs_id_check'
+                WHEN NOT coalesce(length(j.user_name) BETWEEN 1 AND 255, true)
+                        THEN 'jobs_user_name_check'
+                WHEN NOT coalesce(j.state IN ('pending', 'running', 'completed', 'failed',
+                                              'cancelled'), true)
+                        THEN 'jobs_state_check'
+                WHEN NOT coalesce(length(j.slurm_state) BETWEEN 1 AND 64
+                                  AND ltrim(j.slurm_state, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_+') = '',
+                                  true)
+                        THEN 'jobs_slurm_state_check'
+                WHEN NOT coalesce(j.runtime_seconds >= 0, true)
+                        THEN 'jobs_runtime_seconds_check'
+                WHEN NOT coalesce(j.exit_code BETWEEN 0 AND 255, true)
+                        THEN 'jobs_exit_code_check'
+                WHEN NOT coalesce(j.signal BETWEEN 0 AND 64, true)
+                        THEN 'jobs_signal_check'
+                WHEN NOT coalesce(j.cpu_usage BETWEEN 0 AND 100, true)
+                        THEN 'jobs_cpu_usage_check'
+                WHEN NOT coalesce(j.memory_usage_mb >= 0, true)
+                        THEN 'jobs_memory_usage_mb_check'
+                WHEN NOT coalesce(j.gpu_usage BETWEEN 0 AND 100, true)
+                        THEN 'jobs_gpu_usage_check'
+                WHEN NOT coalesce(j.allocated_cpus >= 0, true)
+                        THEN 'jobs_allocated_cpus_check'
+                WHEN NOT coalesce(j.allocated_memory_mb >= 0, true)
+                        THEN 'jobs_allocated_memory_mb_check'
+                WHEN NOT coalesce(j.allocated_gpus >= 0, true)
+                        THEN 'jobs_allocated_gpus_check'
+                WHEN NOT coalesce(j.gpu_vendor IN ('none', 'nvidia', 'amd', 'mixed'), true)
+                        THEN 'jobs_gpu_vendor_check'
+                WHEN NOT coalesce(j.end_time >= j.start_time, true)
+                        THEN 'jobs_check'
+                WHEN NOT coalesce((j.state IN ('pending', 'running')) = (j.end_time IS NULL), true)
+                        THEN 'jobs_check1'
+                WHEN NOT coalesce(j.cpu_missing_count >= 0, true)
+                        THEN 'jobs_cpu_missing_count_check'
+                WHEN NOT coalesce(j.cpu_seconds >= 0, true)
+                        THEN 'jobs_cpu_seconds_check'
+                WHEN NOT coalesce(j.cpu_efficiency >= 0, true)
+                        THEN 'jobs_cpu_efficiency_check'
+                WHEN NOT coalesce(j.memory_peak_mb >= 0, true)
+                        THEN 'jobs_memory_peak_mb_check'
+                WHEN NOT coalesce(j.memory_peak_ratio >= 0, true)
+                        THEN 'jobs_memory_peak_ratio_check'
+                WHEN NOT coalesce(j.gpu_mean_utilization BETWEEN 0 AND 100, true)
+                        THEN 'jobs_gpu_mean_utilization_check'
+                WHEN NOT coalesce(j.gpu_max_utilization BETWEEN 0 AND 100, true)
+                        THEN 'jobs_gpu_max_utilization_check'
+                WHEN NOT coalesce(j.idle_gpu_hours >= 0, true)
+                        THEN 'jobs_idle_gpu_hours_check'
+        END;
+        IF c IS NULL THEN
                 RETURN true;
         END IF;
+        col := CASE c
+                WHEN 'jobs_check' THEN 'end_time'
+                WHEN 'jobs_check1' THEN 'end_time'
+                ELSE substr(c, 6, length(c) - 11) -- jobs_<column>_check
+        END;
         RAISE EXCEPTION 'new row for relation "jobs" violates check constraint "%"', c
                 USING ERRCODE = 'check_violation', CONSTRAINT = c, COLUMN = col,
                       TABLE = 'jobs', SCHEMA = 'public';

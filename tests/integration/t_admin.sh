@@ -190,6 +190,21 @@ is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time) VALUE
         jobs_check1 "row check: a final state without end_time refused"
 is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time, end_time) VALUES ('rc-4', 'u', '{n}', 'completed', now(), now() - interval '1 hour')")" \
         jobs_check "row check: end before start refused"
+# the character rules (ltrim of the alphabet, where the constraints had regular expressions):
+# the ids refused, by a transaction that is rolled back
+idcheck() { # idcheck SQL-EXPR: jobs_id_check when the id it gives is refused, else "ok"
+        r=$(rowcheck "BEGIN; INSERT INTO jobs (id, user_name, nodes, state) VALUES ($1, 'u', '{n}', 'running'); ROLLBACK")
+        echo "${r:-ok}"
+}
+ids=""
+for e in "'rc-ok.A_9:z'" "'rc-é'" "'rc-x/y'" "E'rc-nl\\n'" "'.'" "'..'" "'...'" \
+        "repeat('r', 255)" "repeat('r', 256)" "''"; do
+        ids="$ids $(idcheck "$e")"
+done
+is "$ids" " ok jobs_id_check jobs_id_check jobs_id_check jobs_id_check jobs_id_check ok ok jobs_id_check jobs_id_check" \
+        "row check: ids of ASCII letters, digits and ._:- pass, 1 to 255 long, not . or .."
+is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time, slurm_state) VALUES ('rc-5', 'u', '{n}', 'running', now(), 'Completed')")" \
+        jobs_slurm_state_check "row check: a slurm_state with a lower-case letter refused"
 is "$(sq hjo "SELECT count(*) FROM jobs WHERE id LIKE 'rc%'")" 0 "row check: nothing refused was stored"
 
 # ---- least-privilege database roles (sql/0030_roles.sql) -------------------------------------
