@@ -14,7 +14,8 @@
 --    revoked from hjo_api.
 -- 3. A finish writes the job's summary into the same row version as the finish: one non-HOT
 --    UPDATE of the job (12 indexes) instead of two (hjo_job_summary_calc computes the summary
---    from the rollups before the UPDATE; hjo_job_summarize uses it too).
+--    from the rollups before the UPDATE; hjo_job_summarize uses it too).  A job without any
+--    sample skips that lookup, which probes every monthly rollup partition.
 -- 4. fillfactor on the rows that samples update in place (the job's aggregates, metric_latest,
 --    the rollups): with free room in their pages, those updates are HOT (no index entries).
 --    New rollup partitions get it from hjo_part_ensure.
@@ -224,9 +225,17 @@ BEGIN
                 RETURN;
         END IF;
 
-        -- the summary of the finished job goes into the same row version as the finish
-        s := hjo_job_summary_calc(p_job_id, j.start_time, p_ts, j.allocated_cpus,
-                                  j.allocated_memory_mb, j.allocated_gpus);
+        -- The summary of the finished job goes into the same row version as the finish.  A
+        -- job that no sample reached (a short job, a site without collectors) has none: the
+        -- lookup by job in every monthly rollup partition (61 us with two partitions, 225 us
+        -- with two years of them) is skipped.  metric_latest / gpu_latest hold a row for
+        -- every job with a sample (gpu_latest from 0062 on), whatever path wrote it, until
+        -- maintain prunes them a day after the job ended; this job has not ended.
+        SELECT * INTO s
+        FROM hjo_job_summary_calc(p_job_id, j.start_time, p_ts, j.allocated_cpus,
+                                  j.allocated_memory_mb, j.allocated_gpus)
+        WHERE EXISTS (SELECT 1 FROM metric_latest l WHERE l.job_id = p_job_id)
+           OR EXISTS (SELECT 1 FROM gpu_latest g WHERE g.job_id = p_job_id);
         UPDATE jobs SET state = v_state, end_time = p_ts, exit_code = p_exit, signal = p_signal,
                         slurm_state = p_slurm,
                         runtime_seconds = CASE WHEN start_time IS NOT NULL

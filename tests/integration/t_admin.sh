@@ -177,6 +177,21 @@ is "$(sq hjo "WITH b AS (SELECT array_agg('n' || g ORDER BY g DESC) AS v FROM ge
                      '{n7,x}'::text[] || array(SELECT 'n' || g FROM generate_series(3000, 1, -1) g WHERE g <> 7)
               FROM b")" t "array merge of a 3000-node list: same result as the small-array rule"
 
+# ---- the finish's summary (sql/0060): skipped only for a job no sample reached ---------------
+fin() { # fin ID: start ID 2 hours ago on node fn, 4 CPUs, 1 GPU
+        sq hjo "SELECT status FROM hjo_job_started('$1', 'u', '{fn}', now() - interval '2 hours', 4, 1024, 1, 'nvidia', NULL, NULL, NULL, NULL, NULL, 'test', 'c')" >/dev/null
+}
+fin sum-none; fin sum-gpu; fin sum-raw
+# samples written by plain INSERTs (no job aggregates updated), as a restore or a script would
+sq hjo "INSERT INTO gpu_samples (job_id, node, gpu_id, ts, gpu_vendor, utilization_percent) VALUES ('sum-gpu', 'fn', '0', now() - interval '1 hour', 'nvidia', 40)" >/dev/null
+sq hjo "INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes, cpu_seconds) VALUES ('sum-raw', 'fn', now() - interval '1 hour', 50, 1048576, 3600)" >/dev/null
+for id in sum-none sum-gpu sum-raw; do
+        sq hjo "SELECT status FROM hjo_job_finished('$id', now(), 0, NULL, NULL, 'COMPLETED', 'u', '{fn}', NULL, NULL, NULL, 'test', 'c')" >/dev/null
+done
+is "$(sq hjo "SELECT id || ':' || coalesce(cpu_seconds::text, '-') || ':' || coalesce(gpu_mean_utilization::text, '-') FROM jobs WHERE id LIKE 'sum-%' ORDER BY id")" \
+        "$(printf 'sum-gpu:-:40\nsum-none:-:-\nsum-raw:3600:-')" \
+        "finish: summaries from GPU-only and plain-INSERT samples, none for a job without samples"
+
 # ---- the job row check (sql/0063: the 24 CHECK constraints as one PL/pgSQL rule set) ----------
 rowcheck() { # rowcheck SQL: the constraint named by the error of running SQL as the owner
         psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo \
