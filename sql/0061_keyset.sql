@@ -82,7 +82,8 @@ BEGIN
                 v_cursor := 'hjo_jobs_cursor($18, l.start_time, NULL, l.id)';
         ELSIF v_key IN ('cpu_efficiency', 'memory_peak_ratio', 'gpu_mean_utilization',
                         'idle_gpu_hours') AND v_sort IN (v_key, '-' || v_key) THEN
-                v_order := format('%I %s, id %s', v_key, CASE WHEN v_desc THEN 'DESC' ELSE 'ASC' END,
+                v_order := format('%I %s, id %s', v_key,
+                                  CASE WHEN v_desc THEN 'DESC' ELSE 'ASC' END,
                                   CASE WHEN v_desc THEN 'DESC' ELSE 'ASC' END);
                 v_extra := format(' AND %I IS NOT NULL', v_key);
                 v_cursor := format('hjo_jobs_cursor($18, NULL, l.%I, l.id)', v_key);
@@ -150,9 +151,18 @@ BEGIN
                         COLUMN = 'count';
         END IF;
         -- the page plus one row (is there a next page?); each range is an index scan in the
-        -- order of the ORDER BY that stops after limit + 1 rows
-        v_page := format('SELECT * FROM jobs WHERE %s%s ORDER BY %s LIMIT $8 + 1 OFFSET $9',
-                         v_where, v_after, v_order);
+        -- order of the ORDER BY that stops after limit + 1 rows.  A deep offset first finds the
+        -- page's ids in the sort key's index (an index-only scan over the rows it skips), then
+        -- reads those rows: reading every skipped row whole made the planner sort the table
+        -- instead (the last page of 10,000 jobs, offset=10000: 15 ms against 2 ms).  From
+        -- offset 1000 on, where both take the same time.
+        IF p_offset >= 1000 THEN
+                v_page := format('SELECT * FROM jobs WHERE id IN (SELECT id FROM jobs WHERE %s%s'
+                                 ' ORDER BY %s LIMIT $8 + 1 OFFSET $9)', v_where, v_after, v_order);
+        ELSE
+                v_page := format('SELECT * FROM jobs WHERE %s%s ORDER BY %s LIMIT $8 + 1 OFFSET $9',
+                                 v_where, v_after, v_order);
+        END IF;
         IF v_after2 IS NOT NULL THEN
                 v_page := format('SELECT * FROM ((%s) UNION ALL (SELECT * FROM jobs WHERE %s%s'
                                  ' ORDER BY %s LIMIT $8 + 1)) u ORDER BY %s LIMIT $8 + 1',

@@ -80,9 +80,9 @@ trap cleanup EXIT
 sql() { "${PSQL[@]}" -d hjo -c "$1"; }
 
 # ---- generation ----------------------------------------------------------------------------
-# (with the newest migration: a database generated before a schema change is generated again)
-migs=("$SRC"/sql/0*.sql)
-scale="$JOBS jobs, $SAMPLES samples, schema ${migs[-1]##*/}"
+# (with the migrations' checksum: a database generated before a schema change is generated again)
+scale="$JOBS jobs, $SAMPLES samples, schema $(cat "$SRC"/sql/0*.sql "$SRC/bench/queries/generate.sql" |
+        sha256sum | cut -c1-12)"
 if [ "${BENCH_REGEN:-0}" = 1 ] || [ "$(cat "$DIR/scale" 2>/dev/null)" != "$scale" ]; then
         say "generating $scale (nice -n 19)"
         "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS hjo" -c "CREATE DATABASE hjo" >/dev/null

@@ -448,6 +448,32 @@ s, js = req("GET", f"/v1/jobs?partition=keyset&limit=5&after={js['next_cursor']}
 ok(ids_of(js) == ids_of(full)[6:11],
    "rows deleted between pages (the cursor's own row too): no gap, nothing repeated", js)
 
+# deep offsets (from 1000 on, sql/0061 finds the page's ids in the index first): the same
+# jobs in the same order as the ORDER BY of the key, with filters and NULL keys
+sql("""INSERT INTO jobs (id, user_name, nodes, state, start_time, end_time, partition,
+                         cpu_efficiency)
+       SELECT 'dp-' || lpad(g::text, 4, '0'), CASE WHEN g %% 10 = 0 THEN 'deep1' ELSE 'deep0' END,
+              '{d1}',
+              CASE WHEN g %% 5 = 0 THEN 'completed' ELSE 'running' END,
+              CASE WHEN g %% 11 <> 0
+                   THEN '%s'::timestamptz - ((g * 7919) %% 1300) * interval '1 s' END,
+              CASE WHEN g %% 5 = 0 THEN '%s'::timestamptz END,
+              'deep', CASE WHEN g %% 10 <> 3 THEN ((g * 31) %% 97) / 100.0 END
+       FROM generate_series(1, 1300) g""" % (iso(TK), iso(TK)))
+for srt, filt, where in [("-start_time", "", ""), ("start_time", "", ""),
+                         ("-cpu_efficiency", "", "AND cpu_efficiency IS NOT NULL"),
+                         ("-start_time", "&state=running", "AND state = 'running'"),
+                         ("start_time", "&user=deep0", "AND user_name = 'deep0'")]:
+    n = int(sql(f"SELECT count(*) FROM jobs WHERE partition = 'deep' {where}"))
+    for off in (999, 1000, n - 30, n, n + 5):
+        s, js = req("GET", f"/v1/jobs?partition=deep{filt}&sort={srt}&limit=50&offset={off}")
+        want = (sql(f"""SELECT string_agg(id, ' ' ORDER BY {order_sql(srt)}) FROM
+                        (SELECT * FROM jobs WHERE partition = 'deep' {where}
+                         ORDER BY {order_sql(srt)} OFFSET {off} LIMIT 50) x""") or "").split()
+        ok(s == 200 and ids_of(js) == want and js["total"] == n and js["offset"] == off,
+           f"sort={srt}{filt} offset={off} of {n}: the ORDER BY's rows ({len(want)})",
+           (s, ids_of(js)[:5], want[:5], js.get("total") if js else None))
+
 # jobs added and removed while a client pages through (partition keyset2): every job that was
 # there from the start is listed once, in order; an added job is listed exactly when it sorts
 # after the page being read when it was added
