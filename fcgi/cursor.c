@@ -14,25 +14,11 @@
 #include "num.h"
 #include "rfc3339.h"
 #include "token.h"
+#include "valid.h"
 
 #define CURSOR_VERSION   "1"
 #define CURSOR_CHECK_HEX 16
 #define CURSOR_TEXT_MAX  (CURSOR_MAX / 4 * 3 + 2)
-
-static int b64url_value(char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '-')
-                return 62;
-        if (c == '_')
-                return 63;
-        return -1;
-}
 
 /* RFC 4648 section 5 without padding.  The bits below the last whole byte must be zero (RFC 4648
    section 3.5 allows a decoder to refuse them otherwise): one text per byte string. */
@@ -44,7 +30,7 @@ static int b64url_decode(const char *s, size_t len, char *out, size_t size, size
         if (len % 4 == 1)
                 return -EINVAL;
         for (size_t i = 0; i < len; i++) {
-                int v = b64url_value(s[i]);
+                int v = valid_b64url_value(s[i]);
 
                 if (v < 0)
                         return -EINVAL;

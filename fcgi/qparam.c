@@ -57,18 +57,6 @@ static int urldecode(const char *s, size_t len, char *out, size_t outsz, size_t 
         return 0;
 }
 
-static bool is_b64url(const char *s, size_t len)
-{
-        for (size_t i = 0; i < len; i++) {
-                char c = s[i];
-
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_'))
-                        return false;
-        }
-        return true;
-}
-
 static int set_value(const struct qparam *p, const char *v, size_t vlen, struct qval *out,
                      const char **reterr_msg)
 {
@@ -122,7 +110,7 @@ static int set_value(const struct qparam *p, const char *v, size_t vlen, struct 
                         *reterr_msg = "has the wrong length";
                         return -EINVAL;
                 }
-                if (!is_b64url(v, vlen)) {
+                if (!valid_b64url(v, vlen)) {
                         *reterr_msg = "must be base64url text ([A-Za-z0-9_-])";
                         return -EINVAL;
                 }

@@ -12,18 +12,14 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "valid.h"
+
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 static const char hexd[] = "0123456789abcdef";
 
 static bool is_hex(char c)
 {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-static bool is_b64url(char c)
-{
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-               c == '-' || c == '_';
 }
 
 int token_generate(char *out, size_t size)
@@ -60,9 +56,8 @@ int token_parse(const char *s, size_t len, char *ret_id, const char **ret_secret
         for (size_t i = 4; i < 4 + TOKEN_ID_LEN; i++)
                 if (!is_hex(s[i]))
                         return -EINVAL;
-        for (size_t i = 5 + TOKEN_ID_LEN; i < TOKEN_LEN; i++)
-                if (!is_b64url(s[i]))
-                        return -EINVAL;
+        if (!valid_b64url(s + 5 + TOKEN_ID_LEN, TOKEN_LEN - 5 - TOKEN_ID_LEN))
+                return -EINVAL;
         memcpy(ret_id, s + 4, TOKEN_ID_LEN);
         ret_id[TOKEN_ID_LEN] = '\0';
         *ret_secret = s + 5 + TOKEN_ID_LEN;

@@ -134,3 +134,26 @@ bool valid_path(const char *s, size_t len)
         }
         return true;
 }
+
+int valid_b64url_value(char c)
+{
+        if (c >= 'A' && c <= 'Z')
+                return c - 'A';
+        if (c >= 'a' && c <= 'z')
+                return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+                return c - '0' + 52;
+        if (c == '-')
+                return 62;
+        if (c == '_')
+                return 63;
+        return -1;
+}
+
+bool valid_b64url(const char *s, size_t len)
+{
+        for (size_t i = 0; i < len; i++)
+                if (valid_b64url_value(s[i]) < 0)
+                        return false;
+        return true;
+}

@@ -24,3 +24,7 @@ bool valid_text(const char *s, size_t len);
 bool valid_name(const char *s, size_t len);
 /* Absolute path without control characters, 1-4096 bytes. */
 bool valid_path(const char *s, size_t len);
+/* The 6-bit value of a base64url character (RFC 4648 section 5: A-Z a-z 0-9 - _), or -1. */
+int valid_b64url_value(char c);
+/* Only base64url characters (any length, 0 included; no padding). */
+bool valid_b64url(const char *s, size_t len);

@@ -152,5 +152,24 @@ int main(void)
         ok(!valid_utf8("\xe2\x82\xac", 2), "UTF-8 cut mid-sequence");
         ok(valid_text("", 0), "empty text is valid text");
         ok(!valid_text("a\rb", 3), "CR is not valid text");
+
+        /* base64url (RFC 4648 section 5): the 64 values in alphabet order, nothing else */
+        {
+                static const char alpha[] =
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+                int bad = 0, others = 0;
+
+                for (int i = 0; i < 64; i++)
+                        bad += valid_b64url_value(alpha[i]) != i;
+                for (int c = 0; c < 256; c++)
+                        others += strchr(alpha, c) == NULL && c != 0 &&
+                                  valid_b64url_value((char)c) != -1;
+                ok(bad == 0, "base64url: each of the 64 characters has its value");
+                ok(others == 0 && valid_b64url_value('\0') == -1,
+                   "base64url: every other byte is -1 (+, /, =, space, 0x80-0xff)");
+                ok(valid_b64url(alpha, 64) && valid_b64url("", 0), "base64url text, and empty");
+                ok(!valid_b64url("ab+c", 4) && !valid_b64url("ab/c", 4) && !valid_b64url("ab=", 3),
+                   "standard base64 and padding are not base64url");
+        }
         return done_testing();
 }
