@@ -262,16 +262,14 @@ BEGIN
 END
 $$;
 -- 4 ----------------------------------------------------------------------------------------
--- The fillfactor of the tables whose rows are updated in place by every sample: NULL for the
--- others (the raw sample tables are insert-only and stay packed).
+-- The fillfactor of the tables whose rows are updated in place by every sample: the rollups,
+-- by their kind in 0050's list of partitioned tables (hjo_part_spec), so a rollup table added
+-- to that list gets it too; NULL for the others (the raw sample tables are insert-only and stay
+-- packed, a table not in the list is not hjo's).
 CREATE FUNCTION hjo_part_fillfactor(p_parent text) RETURNS integer
 LANGUAGE sql IMMUTABLE AS $$
-        SELECT CASE p_parent
-                WHEN 'metric_rollup_1m' THEN 80
-                WHEN 'gpu_rollup_1m' THEN 80
-                WHEN 'metric_rollup_1h' THEN 70
-                WHEN 'gpu_rollup_1h' THEN 70
-                END
+        SELECT CASE s.retention WHEN '1m' THEN 80 WHEN '1h' THEN 70 END
+        FROM hjo_part_spec(p_parent) s
 $$;
 
 ALTER TABLE jobs SET (fillfactor = 70);

@@ -16,8 +16,8 @@
 -- 3. Backfilled here from the node samples already stored.  node_samples is locked against
 --    writers for the rest of this migration's transaction first, so that no sample committed
 --    between the backfill and the trigger's creation is left out.
--- 4. hjo_part_spec (and 0060's hjo_part_fillfactor) list the two tables, so `hjo-admin maintain`
---    creates their partitions ahead and drops them past HJO_ROLLUP_1M_RETENTION_DAYS /
+-- 4. hjo_part_spec lists the two tables (0060's hjo_part_fillfactor follows it), so
+--    `hjo-admin maintain` creates their partitions ahead and drops them past HJO_ROLLUP_1M_RETENTION_DAYS /
 --    HJO_ROLLUP_1H_RETENTION_DAYS, like the job rollups.
 -- 5. hjo_node_samples_list(): raw samples or rollups of one node, the resolution picked like
 --    hjo_samples_list's (0050 part 5).
@@ -50,10 +50,9 @@ CREATE TABLE node_rollup_1m (
 CREATE TABLE node_rollup_1h (LIKE node_rollup_1m INCLUDING DEFAULTS INCLUDING CONSTRAINTS)
         PARTITION BY RANGE (bucket);
 ALTER TABLE node_rollup_1h ADD PRIMARY KEY (node, bucket);
-CREATE TABLE node_rollup_1m_default PARTITION OF node_rollup_1m DEFAULT WITH (fillfactor = 80);
-CREATE TABLE node_rollup_1h_default PARTITION OF node_rollup_1h DEFAULT WITH (fillfactor = 70);
 
--- ---- 4. maintenance: the allow-list and the fillfactors, each restated whole ------------------
+-- ---- 4. maintenance: the allow-list, restated whole -------------------------------------------
+-- 0060's hjo_part_fillfactor reads the kind of table from it: 80 for 1m rollups, 70 for 1h.
 
 CREATE OR REPLACE FUNCTION hjo_part_spec(p_parent text, OUT key text, OUT step text,
                                          OUT retention text)
@@ -71,16 +70,13 @@ LANGUAGE sql IMMUTABLE AS $$
         WHERE s.parent = p_parent
 $$;
 
-CREATE OR REPLACE FUNCTION hjo_part_fillfactor(p_parent text) RETURNS integer
-LANGUAGE sql IMMUTABLE AS $$
-        SELECT CASE p_parent
-                WHEN 'metric_rollup_1m' THEN 80
-                WHEN 'gpu_rollup_1m' THEN 80
-                WHEN 'node_rollup_1m' THEN 80
-                WHEN 'metric_rollup_1h' THEN 70
-                WHEN 'gpu_rollup_1h' THEN 70
-                WHEN 'node_rollup_1h' THEN 70
-                END
+DO $$
+BEGIN
+        EXECUTE format('CREATE TABLE node_rollup_1m_default PARTITION OF node_rollup_1m DEFAULT '
+                       'WITH (fillfactor = %s)', hjo_part_fillfactor('node_rollup_1m'));
+        EXECUTE format('CREATE TABLE node_rollup_1h_default PARTITION OF node_rollup_1h DEFAULT '
+                       'WITH (fillfactor = %s)', hjo_part_fillfactor('node_rollup_1h'));
+END
 $$;
 
 -- Partitions for the rollups of the rows already there, and 7 days ahead (as 0050); 0060's
