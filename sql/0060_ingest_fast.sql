@@ -174,14 +174,16 @@ BEGIN
         SELECT * INTO j FROM jobs WHERE id = p_job_id FOR UPDATE;
         IF NOT FOUND THEN
                 -- The start was lost: create the job in its final state; nothing is dropped.
+                -- Its summary is empty and written with it: no sample can name a job that did
+                -- not exist before this transaction (foreign key), so summarizing it would only
+                -- probe the rollups and update the new row a second time.
                 INSERT INTO jobs (id, user_name, nodes, state, end_time, exit_code, signal,
-                                  slurm_state, partition, account, cluster_name)
+                                  slurm_state, partition, account, cluster_name, summary_at)
                 VALUES (p_job_id, p_user, hjo_array_merge('{}', coalesce(p_nodes, '{}')),
                         v_state, p_ts, p_exit, p_signal, p_slurm, p_partition, p_account,
-                        p_cluster)
+                        p_cluster, now())
                 ON CONFLICT (id) DO NOTHING;
                 IF FOUND THEN
-                        PERFORM hjo_job_summarize(p_job_id);
                         PERFORM hjo_audit(p_job_id, 'job-finished', coalesce(p_user, ''),
                                           p_source, p_corr,
                                           jsonb_build_object('status', 'created',

@@ -191,6 +191,9 @@ done
 is "$(sq hjo "SELECT id || ':' || coalesce(cpu_seconds::text, '-') || ':' || coalesce(gpu_mean_utilization::text, '-') FROM jobs WHERE id LIKE 'sum-%' ORDER BY id")" \
         "$(printf 'sum-gpu:-:40\nsum-none:-:-\nsum-raw:3600:-')" \
         "finish: summaries from GPU-only and plain-INSERT samples, none for a job without samples"
+lost=$(sq hjo "SELECT status FROM hjo_job_finished('sum-lost', now(), 0, NULL, NULL, 'COMPLETED', 'u', '{fn}', NULL, NULL, NULL, 'test', 'c')")
+is "$lost:$(sq hjo "SELECT (summary_at IS NOT NULL) || ':' || (cpu_efficiency IS NULL AND gpu_mean_utilization IS NULL) FROM jobs WHERE id = 'sum-lost'")" \
+        "created:true:true" "finish of an unknown job: created with an empty summary, summary_at set"
 
 # ---- the job row check (sql/0063: the 24 CHECK constraints as one PL/pgSQL rule set) ----------
 rowcheck() { # rowcheck SQL: the constraint named by the error of running SQL as the owner
