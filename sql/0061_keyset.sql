@@ -61,10 +61,9 @@ CREATE FUNCTION hjo_jobs_list(p_state text, p_user text, p_node text, p_account 
 LANGUAGE plpgsql AS $$
 DECLARE
         v_sort text := coalesce(p_sort, '-start_time');
-        v_key text := ltrim(coalesce(p_sort, '-start_time'), '-');
-        v_desc boolean := left(coalesce(p_sort, '-start_time'), 1) = '-';
-        v_cmp text := CASE WHEN left(coalesce(p_sort, '-start_time'), 1) = '-' THEN '<'
-                           ELSE '>' END;
+        v_key text := ltrim(v_sort, '-');
+        v_desc boolean := left(v_sort, 1) = '-';
+        v_cmp text := CASE WHEN v_desc THEN '<' ELSE '>' END;
         v_order text;
         v_extra text := '';
         v_after text := '';
