@@ -27,6 +27,7 @@
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_DURATION (10s), BENCH_CONNS (64), BENCH_THREADS (2),
 # BENCH_WORKERS (8: hjo-api workers = ceiling processes), BENCH_SCRAPES (10),
+# BENCH_METRICS_CACHE_SECONDS (10: HJO_METRICS_CACHE_SECONDS of figure 3's cached rows),
 # BENCH_METRICS_CASES ("1000:0 1000:1 10000:0 10000:1 100000:1": jobs:with-GPUs),
 # BENCH_SAMPLE_NODES (64), BENCH_SAMPLE_PER_NODE (64), BENCH_SAMPLE_ROWS (200000),
 # BENCH_QUERIES_JOBS (10000), BENCH_QUERIES_SAMPLES (1000000), BENCH_QUERIES_REQS (50),
@@ -48,6 +49,7 @@ CONNS=${BENCH_CONNS:-64}
 THREADS=${BENCH_THREADS:-2}
 WORKERS=${BENCH_WORKERS:-8}
 SCRAPES=${BENCH_SCRAPES:-10}
+METRICS_CACHE_SECONDS=${BENCH_METRICS_CACHE_SECONDS:-10}
 # N:G = N running jobs, G = 1 with 4 GPUs each
 METRICS_CASES=${BENCH_METRICS_CASES:-"1000:0 1000:1 10000:0 10000:1 100000:1"}
 
@@ -292,12 +294,27 @@ cpu_share() {
                 }' "$1" "$2"
 }
 
-# worker_hwm: the largest VmHWM (peak RSS, kB) among hjo-api's workers so far.
+# worker_hwm: the largest VmHWM (peak RSS, kB) among hjo-api's workers so far, those of the
+# hjo-api processes that api_restart stopped included.
+hwm_prev=0
 worker_hwm() {
         local p
-        for p in $(ps -o pid= --ppid "$(cat "$TMP/run/hjo-api.pid")"); do
-                awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true
-        done | sort -n | tail -n 1
+        {
+                echo "$hwm_prev"
+                for p in $(ps -o pid= --ppid "$(cat "$TMP/run/hjo-api.pid")"); do
+                        awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true
+                done
+        } | sort -n | tail -n 1
+}
+
+# api_restart CACHE_SECONDS: hjo-api again, with HJO_METRICS_CACHE_SECONDS=CACHE_SECONDS (0 =
+# the cache off, as for every other figure).
+api_restart() {
+        hwm_prev=$(worker_hwm)
+        hjo_stop_pidfile "$TMP/run/hjo-api.pid" hjo-api 15 || die "hjo-api did not stop"
+        HJO_METRICS_CACHE_SECONDS=$1 hjo_api_start "$HJO_API_BIN" "$TMP/run/hjo-api.sock" \
+                "$TMP/run/hjo-api.pid" "$TMP/log/hjo-api.log" || die "hjo-api did not restart"
+        hjo_wait_url "$BASE/v1/health" 30 200 || die "hjo-api does not answer after a restart"
 }
 
 # proc_mem PID...: "N processes, VmRSS max A kB (sum B kB), VmHWM max C kB" (figure 6).
@@ -591,10 +608,22 @@ if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
                 ratio=$(awk -v a="$m_t" -v b="$s_t" 'BEGIN { printf "%.1f", a / b }')
                 hwm=$(worker_hwm)
                 gpu_rows=$((gpu * 4 * n))
-                metrics_rows+=("$n $gpu_rows $m_bytes $nseries $m_t $s_t $ratio $hwm")
-                printf '  %6d jobs, %6d gpu rows: %9d bytes (%d series)  hjo %.4f s  static %.4f s  ratio %sx  worker peak RSS %s kB\n' \
-                        "$n" "$gpu_rows" "$m_bytes" "$nseries" "$m_t" "$s_t" "$ratio" "$hwm"
                 mem_note "/metrics, $n jobs$([ "$gpu" = 1 ] && echo ' x 4 GPUs')"
+                # The same page with the cache on: time_urls' warm-up scrape renders it, the
+                # timed ones are served from the cache file by nginx (X-Accel-Redirect).
+                api_restart "$METRICS_CACHE_SECONDS"
+                read -r c_t _ <<<"$(time_urls "$BASE/metrics" "$scrapes")"
+                curl -s -H "$AUTH_READ" -o "$TMP/out/cached.txt" "$BASE/metrics"
+                if [ "$(tail -n 1 "$TMP/out/cached.txt" | cut -d ' ' -f 1)" != hjo_metrics_rendered_timestamp_seconds ]; then
+                        say "the cached /metrics page of $n jobs is incomplete (see the hjo-api log)"
+                        echo "$n cached" >>"$TMP/out/metrics-errors"
+                fi
+                rm -f "$TMP/out/cached.txt"
+                api_restart 0
+                c_ratio=$(awk -v a="$c_t" -v b="$s_t" 'BEGIN { printf "%.1f", a / b }')
+                metrics_rows+=("$n $gpu_rows $m_bytes $nseries $m_t $s_t $ratio $hwm $c_t $c_ratio")
+                printf '  %6d jobs, %6d gpu rows: %9d bytes (%d series)  hjo %.4f s  static %.4f s  ratio %sx  cached %.4f s  ratio %sx  worker peak RSS %s kB\n' \
+                        "$n" "$gpu_rows" "$m_bytes" "$nseries" "$m_t" "$s_t" "$ratio" "$c_t" "$c_ratio" "$hwm"
         done
         [ ! -f "$TMP/out/metrics-errors" ] || metrics_errors=$(wc -l <"$TMP/out/metrics-errors")
 fi
@@ -698,14 +727,17 @@ md=$TMP/out/bench.md
         fi
         if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
                 for row in "${metrics_rows[@]}"; do
-                        read -r n g b l mt st ra hw <<<"$row"
+                        read -r n g b l mt st ra hw ct cr <<<"$row"
                         goal="—"
                         v=""
+                        vc=""
                         if [ "$n" = 10000 ]; then
                                 goal="< 0.5 s and ≤ 5×"
                                 v="$(verdict "$mt" '<=' 0.5) 0.5 s; $(verdict "$ra" '<=' 5) 5×"
+                                vc="$(verdict "$ct" '<=' 0.5) 0.5 s; $(verdict "$cr" '<=' 5) 5×"
                         fi
-                        echo "| 3 | \`/metrics\`, $n jobs$([ "$g" -gt 0 ] && echo " × 4 GPUs"), s ($(awk -v b="$b" 'BEGIN { printf "%.1f", b / 1e6 }') MB) | $(printf '%.3f' "$mt") | $(printf '%.4f' "$st") (static file) | ${ra}× | $goal | $v |"
+                        echo "| 3 | \`/metrics\`, $n jobs$([ "$g" -gt 0 ] && echo " × 4 GPUs"), s ($(awk -v b="$b" 'BEGIN { printf "%.1f", b / 1e6 }') MB), rendered | $(printf '%.3f' "$mt") | $(printf '%.4f' "$st") (static file) | ${ra}× | $goal | $v |"
+                        echo "| 3 | the same, cache on (${METRICS_CACHE_SECONDS} s) | $(printf '%.4f' "$ct") | $(printf '%.4f' "$st") (static file) | ${cr}× | $goal | $vc |"
                 done
         fi
         echo "| 4 | queries (bench/queries) | see below | | | p99 < 20 ms | $queries_status |"
@@ -759,12 +791,15 @@ md=$TMP/out/bench.md
                 echo "Running jobs on 1-4 nodes each, one metric sample per job node, 4 GPU samples per job in the GPU rows;"
                 echo "median of $SCRAPES sequential \`curl\` requests (\`time_total\`; 3 from 100,000 jobs); ceiling = the same bytes as a"
                 echo "static file from the same nginx. Goal: 10,000 running jobs under 0.5 s and within 5× the static ceiling."
+                echo "\"rendered\": every scrape queries PostgreSQL and formats the page (HJO_METRICS_CACHE_SECONDS=0, the default)."
+                echo "\"cached\": hjo-api restarted with HJO_METRICS_CACHE_SECONDS=$METRICS_CACHE_SECONDS; the untimed warm-up scrape renders"
+                echo "the page into the cache file, the timed ones check the token and get the file from nginx (X-Accel-Redirect)."
                 echo
-                echo "| running jobs | GPU rows | bytes | series | hjo s | static s | ratio | worker peak RSS kB |"
-                echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+                echo "| running jobs | GPU rows | bytes | series | rendered s | cached s | static s | ratio rendered | ratio cached | worker peak RSS kB |"
+                echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
                 for row in "${metrics_rows[@]}"; do
-                        read -r n g b l mt st ra hw <<<"$row"
-                        echo "| $n | $g | $b | $l | $(printf '%.4f' "$mt") | $(printf '%.4f' "$st") | ${ra}× | $hw |"
+                        read -r n g b l mt st ra hw ct cr <<<"$row"
+                        echo "| $n | $g | $b | $l | $(printf '%.4f' "$mt") | $(printf '%.4f' "$ct") | $(printf '%.4f' "$st") | ${ra}× | ${cr}× | $hw |"
                 done
                 echo
                 echo "Worker peak RSS: the largest VmHWM among hjo-api's workers after that row (a high-water mark since the start"

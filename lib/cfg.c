@@ -58,6 +58,7 @@ static bool check_api_version(const char *v);
 static bool check_socket(const char *v);
 static bool check_log_level(const char *v);
 static bool check_dir(const char *v);
+static bool check_abs_dir(const char *v);
 static bool check_opt_host(const char *v);
 static bool check_opt_path(const char *v);
 static bool check_prefix(const char *v);
@@ -157,6 +158,10 @@ static const struct cfg_key cfg_keys[] = {
           F(rollup_1m_retention_days), "90", 1, 36500, NULL, "an integer from 1 to 36500", 0 },
         { "rollup_1h_retention_days", "HJO_ROLLUP_1H_RETENTION_DAYS", CFG_INT,
           F(rollup_1h_retention_days), "730", 1, 36500, NULL, "an integer from 1 to 36500", 0 },
+        { "metrics_cache_seconds", "HJO_METRICS_CACHE_SECONDS", CFG_INT,
+          F(metrics_cache_seconds), "0", 0, 3600, NULL, "an integer from 0 to 3600", 0 },
+        { "metrics_cache_dir", "HJO_METRICS_CACHE_DIR", CFG_STR, F(metrics_cache_dir),
+          "/var/cache/hjo", 0, 0, check_abs_dir, "an absolute directory path", 0 },
 };
 /* clang-format on */
 
@@ -247,6 +252,12 @@ static bool check_dir(const char *v)
         size_t n = strlen(v);
 
         return n > 0 && n <= 4096 && valid_text(v, n);
+}
+
+/* The /metrics cache directory: absolute, because nginx's `alias` names the same directory. */
+static bool check_abs_dir(const char *v)
+{
+        return v[0] == '/' && check_dir(v);
 }
 
 static bool check_opt_host(const char *v)

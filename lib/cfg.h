@@ -60,6 +60,9 @@ struct cfg {
         int64_t partition_ahead_days;     /* HJO_PARTITION_AHEAD_DAYS: 1..366 (default 7) */
         int64_t rollup_1m_retention_days; /* HJO_ROLLUP_1M_RETENTION_DAYS: 1..36500 (90) */
         int64_t rollup_1h_retention_days; /* HJO_ROLLUP_1H_RETENTION_DAYS: 1..36500 (730) */
+        /* /metrics page cache (issue 6, fcgi/metrics.c) */
+        int64_t metrics_cache_seconds; /* HJO_METRICS_CACHE_SECONDS: 0..3600, 0 = off (default) */
+        char *metrics_cache_dir;       /* HJO_METRICS_CACHE_DIR (default /var/cache/hjo) */
 };
 
 /*

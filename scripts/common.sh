@@ -324,7 +324,11 @@ hjo_api_start() {
         [ -x "$_has_bin" ] || { hjo_die "$_has_bin not built"; return 1; }
         rm -f "$_has_sock"
         mkdir -p "$(dirname "$_has_sock")" "$(dirname "$_has_log")" "$(dirname "$_has_pidf")" || return 1
-        HJO_SOCKET=$_has_sock HJO_SOCKET_MODE=${HJO_SOCKET_MODE:-0666} \
+        # the cache directory nginx reads: o+x on the way to the files (nginx workers: nobody)
+        mkdir -p "$(hjo_metrics_cache_dir "$_has_sock")" || return 1
+        chmod 755 "$(hjo_metrics_cache_dir "$_has_sock")" || return 1
+        HJO_METRICS_CACHE_DIR=$(hjo_metrics_cache_dir "$_has_sock") \
+                HJO_SOCKET=$_has_sock HJO_SOCKET_MODE=${HJO_SOCKET_MODE:-0666} \
                 nohup setsid "$_has_bin" "$@" >>"$_has_log" 2>&1 </dev/null &
         _has_pid=$!
         printf '%s\n' "$_has_pid" >"$_has_pidf"
@@ -343,6 +347,12 @@ hjo_sed_escape() {
         printf '%s\n' "$1" | sed -e 's/[\\|&]/\\&/g'
 }
 
+# The /metrics cache directory of the hjo-api behind SOCKET: HJO_METRICS_CACHE_DIR when set,
+# else metrics-cache/ beside the socket.  nginx's alias and hjo-api's setting must agree.
+hjo_metrics_cache_dir() {
+        printf '%s\n' "${HJO_METRICS_CACHE_DIR:-$(dirname "$1")/metrics-cache}"
+}
+
 hjo_nginx_conf() {
         _hnc_src=$1
         _hnc_prefix=$2
@@ -353,6 +363,7 @@ hjo_nginx_conf() {
                 -e "s|@LISTEN@|$(hjo_sed_escape "$3")|g" \
                 -e "s|@SOCKET@|$(hjo_sed_escape "$4")|g" \
                 -e "s|@SRCDIR@|$(hjo_sed_escape "$_hnc_src")|g" \
+                -e "s|@CACHEDIR@|$(hjo_sed_escape "$(hjo_metrics_cache_dir "$4")")|g" \
                 "$_hnc_src/nginx/dev.conf.in"; } >"$_hnc_prefix/nginx.conf.tmp" &&
                 mv "$_hnc_prefix/nginx.conf.tmp" "$_hnc_prefix/nginx.conf"
 }

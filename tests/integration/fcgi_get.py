@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""tests/integration/fcgi_get.py SOCKET PATH: one FastCGI GET straight to a responder's Unix
-socket, without nginx (FastCGI 1.0: BEGIN_REQUEST, PARAMS, empty STDIN; reads STDOUT until
-END_REQUEST).  Prints the responder's raw output (CGI headers, blank line, body)."""
+"""tests/integration/fcgi_get.py SOCKET PATH [AUTHORIZATION]: one FastCGI GET straight to a
+responder's Unix socket, without nginx (FastCGI 1.0: BEGIN_REQUEST, PARAMS, empty STDIN; reads
+STDOUT until END_REQUEST), with HTTP_AUTHORIZATION when given.  Writes the responder's raw
+output (CGI headers, blank line, body) to standard output, bytes as received."""
 import socket
 import struct
 import sys
@@ -24,6 +25,8 @@ def main():
     s.connect(sock_path)
     params = (pair(b"REQUEST_METHOD", b"GET") + pair(b"REQUEST_URI", path.encode())
               + pair(b"QUERY_STRING", b"") + pair(b"REMOTE_ADDR", b"127.0.0.1"))
+    if len(sys.argv) > 3:
+        params += pair(b"HTTP_AUTHORIZATION", sys.argv[3].encode())
     s.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, params) + record(4, b"")
               + record(5, b""))
     buf, out = b"", b""
@@ -40,9 +43,9 @@ def main():
             if rtype == 6:
                 out += content
             elif rtype == 3:
-                sys.stdout.write(out.decode("utf-8", "replace"))
+                sys.stdout.buffer.write(out)
                 return 0
-    sys.stdout.write(out.decode("utf-8", "replace"))
+    sys.stdout.buffer.write(out)
     return 1
 
 

@@ -26,6 +26,8 @@ static const char *const env_names[] = {
         "HJO_SQL_DIR",
         "DATABASE_READ_URL",
         "HJO_LISTEN",
+        "HJO_METRICS_CACHE_SECONDS",
+        "HJO_METRICS_CACHE_DIR",
 };
 
 static char path[64];
@@ -98,6 +100,10 @@ static const struct bad_case bad_cases[] = {
         { "metrics_retention_days = 36501\n", "metrics_retention_days" },
         { "metrics_retention_days = 0\n", "metrics_retention_days" },
         { "metrics_grace_seconds = 86401\n", "metrics_grace_seconds" },
+        { "metrics_cache_seconds = 3601\n", "metrics_cache_seconds" },
+        { "metrics_cache_seconds = -1\n", "metrics_cache_seconds" },
+        { "metrics_cache_dir = var/cache/hjo\n", "metrics_cache_dir" },
+        { "metrics_cache_dir =\n", "metrics_cache_dir" },
         { "statement_timeout_ms = 99\n", "statement_timeout_ms" },
         { "statement_timeout_ms = 600001\n", "statement_timeout_ms" },
         { "seed_demo = maybe\n", "seed_demo" },
@@ -210,6 +216,8 @@ static void test_defaults(void)
         is_str(c->sql_dir, HJO_DATADIR "/sql", "sql_dir default");
         is_str(c->database_read_url, "", "database_read_url default");
         is_str(c->listen, "", "listen default");
+        is_i64(c->metrics_cache_seconds, 0, "metrics_cache_seconds default (off)");
+        is_str(c->metrics_cache_dir, "/var/cache/hjo", "metrics_cache_dir default");
         d = dump(c);
         ok(strstr(d, "workers = 8  # default\n") != NULL, "dump shows default source");
         ok(strstr(d, "socket_mode = 0660  # default\n") != NULL, "dump shows octal mode");
