@@ -110,9 +110,9 @@ static void maint_log(void *ctx, const char *table, const char *action, const ch
    others are still maintained; the exit status says whether all succeeded. */
 static int cmd_maintain(const struct cfg *cfg)
 {
-        const struct db_maint_table *t;
+        struct db_maint_table t[DB_MAINT_TABLES_MAX];
         struct db *db = NULL;
-        struct db_err err;
+        struct db_err err = { 0 };
         size_t n_tables;
         int64_t keep, latest_keep, n_metric = 0, n_gpu = 0;
         int r, failed = 0;
@@ -123,7 +123,13 @@ static int cmd_maintain(const struct cfg *cfg)
                 (void)log_errno(LOG_LVL_ERR, r, "cannot connect to the database", NULL);
                 return 1;
         }
-        t = db_maint_tables(&n_tables);
+        r = db_maint_tables(db, t, ARRAY_SIZE(t), &n_tables, &err);
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "cannot read the list of partitioned tables",
+                                "sqlstate", err.sqlstate, NULL);
+                db_close(db);
+                return 1;
+        }
         for (size_t i = 0; i < n_tables; i++) {
                 keep = t[i].retention == DB_MAINT_RAW ? cfg->metrics_retention_days
                        : t[i].retention == DB_MAINT_1M ? cfg->rollup_1m_retention_days

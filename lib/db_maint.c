@@ -1,13 +1,15 @@
 /*
- * lib/db_maint.c: the SQL of `hjo-admin maintain` (see db_maint.h).  Table names are a fixed
- * list here and an allow-list again in SQL (hjo_part_spec); they are passed as values, never
- * spliced into SQL text.
+ * lib/db_maint.c: the SQL of `hjo-admin maintain` (see db_maint.h).  Table names come from the
+ * database's own list (hjo_part_specs()), which is also the allow-list hjo_maintain_table()
+ * checks; they are passed back as values, never spliced into SQL text.
  */
 #include "config.h"
 #include "db_maint.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compiler.h"
 #include "db.h"
@@ -26,24 +28,54 @@ static const char SQL_PRUNE_LATEST[] =
         "  RETURNING 1)"
         " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM g)";
 
-/* clang-format off */
-static const struct db_maint_table tables[] = {
-        { "metric_samples", DB_MAINT_RAW },
-        { "gpu_samples", DB_MAINT_RAW },
-        { "node_samples", DB_MAINT_RAW },
-        { "metric_rollup_1m", DB_MAINT_1M },
-        { "gpu_rollup_1m", DB_MAINT_1M },
-        { "node_rollup_1m", DB_MAINT_1M },
-        { "metric_rollup_1h", DB_MAINT_1H },
-        { "gpu_rollup_1h", DB_MAINT_1H },
-        { "node_rollup_1h", DB_MAINT_1H },
-};
-/* clang-format on */
+static const char SQL_PART_TABLES[] = "SELECT parent, retention FROM hjo_part_specs() ORDER BY ord";
 
-const struct db_maint_table *db_maint_tables(size_t *ret_n)
+static int retention_of(const char *s, enum db_maint_retention *ret)
 {
-        *ret_n = ARRAY_SIZE(tables);
-        return tables;
+        if (strcmp(s, "raw") == 0)
+                *ret = DB_MAINT_RAW;
+        else if (strcmp(s, "1m") == 0)
+                *ret = DB_MAINT_1M;
+        else if (strcmp(s, "1h") == 0)
+                *ret = DB_MAINT_1H;
+        else
+                return -EPROTO;
+        return 0;
+}
+
+int db_maint_tables(struct db *db, struct db_maint_table *t, size_t max, size_t *ret_n,
+                    struct db_err *err)
+{
+        struct db_res *res = NULL;
+        size_t n;
+        int r;
+
+        *ret_n = 0;
+        r = db_exec_text(db, SQL_PART_TABLES, 0, NULL, &res, err);
+        if (r < 0)
+                return r;
+        n = (size_t)db_res_ntuples(res);
+        if (n > max || db_res_nfields(res) != 2) {
+                r = -EPROTO;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                const char *name = db_res_value(res, (int)i, 0);
+                size_t len = strlen(name);
+
+                if (len == 0 || len > DB_MAINT_NAME_MAX) {
+                        r = -EPROTO;
+                        goto out;
+                }
+                r = retention_of(db_res_value(res, (int)i, 1), &t[i].retention);
+                if (r < 0)
+                        goto out;
+                memcpy(t[i].name, name, len + 1);
+        }
+        *ret_n = n;
+out:
+        db_res_free(res);
+        return r;
 }
 
 int db_maintain_table(struct db *db, const char *table, int64_t ahead_days, int64_t keep_days,

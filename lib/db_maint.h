@@ -1,9 +1,10 @@
 /*
  * lib/db_maint.h: storage maintenance (issue 6, docs/storage.md): partitions created ahead,
  * strays moved out of the DEFAULT partitions, whole partitions dropped past their retention.
- * The work is done by hjo_maintain_table() in sql/0050_partitioning.sql; this module names the
- * tables (a fixed list) and runs one table per transaction, so a lock that cannot be had on
- * one table (lock_timeout) does not undo the others.  Not thread-safe (one struct db).
+ * The work is done by hjo_maintain_table() in sql/0050_partitioning.sql; this module reads the
+ * list of tables from the database (hjo_part_specs(), sql/0067: the list is kept there only)
+ * and runs one table per transaction, so a lock that cannot be had on one table
+ * (lock_timeout) does not undo the others.  Not thread-safe (one struct db).
  */
 #pragma once
 #include <stddef.h>
@@ -23,14 +24,22 @@ enum db_maint_retention {
                          node_rollup_1h */
 };
 
+#define DB_MAINT_NAME_MAX 63 /* PostgreSQL's NAMEDATALEN - 1 */
+#define DB_MAINT_TABLES_MAX 64
+
 struct db_maint_table {
-        const char *name;
+        char name[DB_MAINT_NAME_MAX + 1];
         enum db_maint_retention retention;
 };
 
-/* The partitioned tables, in the order maintenance visits them; *ret_n gets the count.
-   Borrowed, static. */
-const struct db_maint_table *db_maint_tables(size_t *ret_n);
+/*
+ * The partitioned tables and the retention each follows, from hjo_part_specs() (sql/0067), in
+ * the order maintenance visits them: up to max entries into t, the count in *ret_n.  0; -EPROTO
+ * when a row is not what the list holds (a name too long, a retention other than raw/1m/1h, more
+ * than max rows); or the errors of db_exec_text().
+ */
+MUST_CHECK int db_maint_tables(struct db *db, struct db_maint_table *t, size_t max, size_t *ret_n,
+                               struct db_err *err);
 
 /* Called once per action row: action is created|dropped|purged|default, part the partition,
    n the row count ("" when none).  Borrowed strings, valid during the call. */

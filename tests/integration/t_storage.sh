@@ -124,6 +124,16 @@ is "$(sqm "SELECT string_agg(job_id, ',' ORDER BY job_id) FROM metric_latest WHE
 check_log() { grep -q "$1" "$HJO_TMP/maint1.log"; }
 if check_log 'action=pruned-latest metric_latest_rows=1 gpu_latest_rows=1'; then is 1 1 "maintain logs the pruned rows"; else is 0 1 "maintain logs the pruned rows"; fi
 if check_log 'action=dropped'; then is 1 1 "maintain logs what it dropped"; else is 0 1 "maintain logs what it dropped"; fi
+# One list of partitioned tables (sql/0067): hjo_part_specs() names every partitioned table of
+# the schema and no other, and maintain (which reads it) went through each.
+is "$(sqm "SELECT string_agg(parent, ',' ORDER BY parent COLLATE \"C\") FROM hjo_part_specs()")" \
+        "$(sqm "SELECT string_agg(c.relname, ',' ORDER BY c.relname COLLATE \"C\") FROM pg_partitioned_table p
+                JOIN pg_class c ON c.oid = p.partrelid")" \
+        "hjo_part_specs() lists exactly the partitioned tables"
+is "$(sed -n 's/.*msg="maintenance" table=\([a-z0-9_]*\) action=.*/\1/p' "$HJO_TMP/maint1.log" |
+      LC_ALL=C sort -u | tr '\n' ',' | sed 's/,$//')" \
+        "$(sqm "SELECT string_agg(parent, ',' ORDER BY parent COLLATE \"C\") FROM hjo_part_specs()")" \
+        "maintain visited every table of that list (each logs its DEFAULT partition's strays)"
 DATABASE_URL=$(dsn mig) HJO_PARTITION_AHEAD_DAYS=0 "$admin" maintain >"$HJO_TMP/maint2.log" 2>&1
 is "$?" 2 "HJO_PARTITION_AHEAD_DAYS=0 is a configuration error (exit 2)"
 DATABASE_URL=$(dsn mig) HJO_ROLLUP_1H_RETENTION_DAYS=x "$admin" maintain >"$HJO_TMP/maint3.log" 2>&1
