@@ -346,7 +346,7 @@ void api_samples_list(struct http_req *req, const char *id)
         params[3] = api_qval_str(&q[SQ_NODE]);
         params[4] = pb_i64(&pb, true, q[SQ_LIMIT].i);
         params[5] = api_qval_str(&q[SQ_RESOLUTION]);
-        api_run_json(req, STMT_SAMPLES_LIST, params, 200, NULL);
+        api_run_series(req, STMT_SAMPLES_ROWS, params, SERIES_JOB, id, "job not found");
 out:
         pb_clear(&pb);
 }

@@ -2,8 +2,9 @@
  * fcgi/api_nodes.c: the history of one compute node, GET /v1/nodes/{node}/metrics: its node
  * samples (node_samples: CPU %, memory used and total, job count, one per collector interval)
  * or their 1-minute / 1-hour rollups (sql/0064_node_rollups.sql).  Query parameters and the
- * resolution rule are those of GET /v1/jobs/{id}/metrics; the answer is built by
- * hjo_node_samples_list.  Not the node's current values (those are in /metrics).
+ * resolution rule are those of GET /v1/jobs/{id}/metrics; the answer is written from the rows of
+ * hjo_node_samples_rows (fcgi/series_json.c).  Not the node's current values (those are in
+ * /metrics).
  */
 #include "config.h"
 #include "api.h"
@@ -48,7 +49,7 @@ void api_node_metrics(struct http_req *req, const char *node)
         params[2] = pb_time(&pb, q[NQ_END].set, q[NQ_END].i);
         params[3] = pb_i64(&pb, true, q[NQ_LIMIT].i);
         params[4] = api_qval_str(&q[NQ_RESOLUTION]);
-        api_run_json_or_404(req, STMT_NODE_SAMPLES_LIST, params, 200, NULL, "node not found");
+        api_run_series(req, STMT_NODE_SAMPLES_ROWS, params, SERIES_NODE, node, "node not found");
 out:
         pb_clear(&pb);
 }

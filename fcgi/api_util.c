@@ -251,6 +251,51 @@ void api_run_json_or_404(struct http_req *req, enum db_stmt stmt, const char *co
         db_res_free(res);
 }
 
+static const char *series_value(const void *ctx, int row, int col)
+{
+        const struct db_res *res = ctx;
+
+        return db_res_isnull(res, row, col) ? NULL : db_res_value(res, row, col);
+}
+
+void api_run_series(struct http_req *req, enum db_stmt stmt, const char *const *params,
+                    enum series_kind kind, const char *id, const char *not_found_msg)
+{
+        struct db_res *res = NULL;
+        struct db_err err;
+        struct strbuf sb;
+        int r;
+
+        strbuf_init(&sb, SERIES_JSON_MAX_BYTES);
+        r = db_exec(req->db, stmt, params, &res, &err);
+        if (r < 0) {
+                if (r != -EINVAL && r != -ENOENT && r != -EEXIST)
+                        (void)log_errno(LOG_LVL_ERR, r, "statement failed", "stmt",
+                                        db_stmt_get(stmt)->name, "sqlstate", err.sqlstate,
+                                        "req_id", req->corr_id, "route", req->path, NULL);
+                http_error_errno(req, r, err.message, err.field);
+                goto out;
+        }
+        if (db_res_ntuples(res) < 1) {
+                http_error(req, 404, "not_found", not_found_msg, NULL);
+                goto out;
+        }
+        r = db_res_nfields(res) == SERIES_N_COLS
+                    ? series_json_format(&sb, kind, id, db_res_ntuples(res), series_value, res)
+                    : -EBADMSG;
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "metrics answer failed", "stmt",
+                                db_stmt_get(stmt)->name, "req_id", req->corr_id, "route",
+                                req->path, NULL);
+                http_error(req, 500, NULL, "internal error", NULL);
+                goto out;
+        }
+        http_reply(req, 200, "application/json", sb.buf, sb.len, NULL);
+out:
+        strbuf_clear(&sb);
+        db_res_free(res);
+}
+
 bool api_valid_gpu_vendor(const char *s, size_t len)
 {
         static const char *const v[] = { "none", "nvidia", "amd", "mixed" };

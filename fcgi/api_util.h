@@ -11,6 +11,7 @@
 #include "compiler.h"
 #include "db_stmts.h"
 #include "jv.h"
+#include "series_json.h"
 
 struct http_req;
 struct qparam;
@@ -69,3 +70,10 @@ void api_run_json(struct http_req *req, enum db_stmt stmt, const char *const *pa
 /* The same, with the 404 answer's message (api_run_json's is "job not found"). */
 void api_run_json_or_404(struct http_req *req, enum db_stmt stmt, const char *const *params,
                          int status, const char *extra_headers, const char *not_found_msg);
+/*
+ * The metrics of a job or a node: runs stmt (STMT_SAMPLES_ROWS or STMT_NODE_SAMPLES_ROWS) and
+ * answers 200 with the document fcgi/series_json.c writes from its rows for `id`, 404 with
+ * not_found_msg when there is no row (unknown job or node), or the mapped error.
+ */
+void api_run_series(struct http_req *req, enum db_stmt stmt, const char *const *params,
+                    enum series_kind kind, const char *id, const char *not_found_msg);

@@ -126,11 +126,20 @@ static const struct db_stmt_def stmts[STMT__MAX] = {
         [STMT_SAMPLE_ADD] = { "sample_add",
                 "SELECT stored, node, ts FROM hjo_add_sample($1, $2, $3::timestamptz, $4::float8,"
                 " $5::bigint, $6::float8)", 6 },
-        [STMT_SAMPLES_LIST] = { "samples_list",
-                "SELECT hjo_samples_list($1, $2::timestamptz, $3::timestamptz, $4, $5::int, $6)",
+        /* rows, which fcgi/series_json.c writes as JSON: the columns in the order of
+           fcgi/series_json.h and the keys tables there (sql/0065_metric_rows.sql) */
+        [STMT_SAMPLES_ROWS] = { "samples_rows",
+                "SELECT resolution, total, ts_usec, ts_text, node, sample_count, cpu_usage,"
+                " cpu_usage_min, cpu_usage_max, memory_usage_bytes, memory_usage_mb,"
+                " memory_usage_bytes_max, gpu_usage, gpu_usage_min, gpu_usage_max"
+                " FROM hjo_samples_rows($1, $2::timestamptz, $3::timestamptz, $4, $5::int, $6)",
                 6 },
-        [STMT_NODE_SAMPLES_LIST] = { "node_samples_list",
-                "SELECT hjo_node_samples_list($1, $2::timestamptz, $3::timestamptz, $4::int, $5)",
+        [STMT_NODE_SAMPLES_ROWS] = { "node_samples_rows",
+                "SELECT resolution, total, ts_usec, ts_text, sample_count, cpu_usage_percent,"
+                " cpu_usage_percent_min, cpu_usage_percent_max, memory_used_bytes,"
+                " memory_used_bytes_min, memory_used_bytes_max, memory_total_bytes, job_count,"
+                " job_count_min, job_count_max"
+                " FROM hjo_node_samples_rows($1, $2::timestamptz, $3::timestamptz, $4::int, $5)",
                 5 },
         [STMT_METRICS_JOBS] = { "metrics_jobs", SQL_METRICS_JOBS, 1 },
         [STMT_METRICS_GPUS] = { "metrics_gpus", SQL_METRICS_GPUS, 1 },

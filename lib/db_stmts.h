@@ -15,8 +15,8 @@ enum db_stmt {
         STMT_JOB_PATCH,
         STMT_JOB_DELETE,
         STMT_SAMPLE_ADD,
-        STMT_SAMPLES_LIST,
-        STMT_NODE_SAMPLES_LIST,    /* GET /v1/nodes/{node}/metrics: hjo_node_samples_list() */
+        STMT_SAMPLES_ROWS,         /* GET /v1/jobs/{id}/metrics: hjo_samples_rows() */
+        STMT_NODE_SAMPLES_ROWS,    /* GET /v1/nodes/{node}/metrics: hjo_node_samples_rows() */
         STMT_METRICS_JOBS,
         STMT_METRICS_GPUS,
         STMT_METRICS_NODES,
