@@ -252,54 +252,73 @@ sql("""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_byt
 for k in range(6):
     for _ in range(2):  # the second post of each is a duplicate: never counted twice
         sample("st-roll", NOW - dt.timedelta(minutes=30, seconds=-k * 10), 33.3 + k, 5.5, node="r1")
-for res, unit in (("1m", "minute"), ("1h", "hour")):
-    diff = sql(f"""
-        SELECT count(*) FROM (
-          SELECT job_id, node, date_trunc('{unit}', ts, 'UTC') AS b, count(*) AS n,
-                 count(cpu_usage) AS cn, coalesce(sum(cpu_usage::numeric), 0) AS cs, min(cpu_usage) AS cmi,
-                 max(cpu_usage) AS cma, count(memory_usage_bytes) AS mn,
-                 coalesce(sum(memory_usage_bytes), 0) AS ms, min(memory_usage_bytes) AS mmi,
-                 max(memory_usage_bytes) AS mma, count(gpu_usage) AS gn,
-                 coalesce(sum(gpu_usage::numeric), 0) AS gs, min(gpu_usage) AS gmi, max(gpu_usage) AS gma,
-                 count(*) FILTER (WHERE gpu_usage < 1) AS gi, max(cpu_seconds) AS csm,
-                 max(memory_peak_bytes) AS mpm
-          FROM metric_samples GROUP BY 1, 2, 3) raw
-        FULL JOIN metric_rollup_{res} r
-          ON r.job_id = raw.job_id AND r.node = raw.node AND r.bucket = raw.b
-        WHERE (raw.n, raw.cn, raw.cs, raw.cmi, raw.cma, raw.mn, raw.ms, raw.mmi, raw.mma, raw.gn,
-               raw.gs, raw.gmi, raw.gma, raw.gi, raw.csm, raw.mpm)
+def rollups_equal_raw(what):
+    """Every rollup and latest row, whoever wrote the samples, against the raw rows."""
+    for res, unit in (("1m", "minute"), ("1h", "hour")):
+        diff = sql(f"""
+            SELECT count(*) FROM (
+              SELECT job_id, node, date_trunc('{unit}', ts, 'UTC') AS b, count(*) AS n,
+                     count(cpu_usage) AS cn, coalesce(sum(cpu_usage::numeric), 0) AS cs,
+                     min(cpu_usage) AS cmi, max(cpu_usage) AS cma, count(memory_usage_bytes) AS mn,
+                     coalesce(sum(memory_usage_bytes), 0) AS ms, min(memory_usage_bytes) AS mmi,
+                     max(memory_usage_bytes) AS mma, count(gpu_usage) AS gn,
+                     coalesce(sum(gpu_usage::numeric), 0) AS gs, min(gpu_usage) AS gmi,
+                     max(gpu_usage) AS gma, count(*) FILTER (WHERE gpu_usage < 1) AS gi,
+                     max(cpu_seconds) AS csm, max(memory_peak_bytes) AS mpm
+              FROM metric_samples GROUP BY 1, 2, 3) raw
+            FULL JOIN metric_rollup_{res} r
+              ON r.job_id = raw.job_id AND r.node = raw.node AND r.bucket = raw.b
+            WHERE (raw.n, raw.cn, raw.cs, raw.cmi, raw.cma, raw.mn, raw.ms, raw.mmi, raw.mma,
+                   raw.gn, raw.gs, raw.gmi, raw.gma, raw.gi, raw.csm, raw.mpm)
+                  IS DISTINCT FROM
+                  (r.n, r.cpu_n, r.cpu_sum, r.cpu_min, r.cpu_max, r.mem_n, r.mem_sum, r.mem_min,
+                   r.mem_max, r.gpu_n, r.gpu_sum, r.gpu_min, r.gpu_max, r.gpu_idle_n,
+                   r.cpu_seconds_max, r.mem_peak_max)""")
+        ok(diff == "0", f"{what}metric_rollup_{res} equals the aggregates of the raw rows, "
+           "every bucket", f"{diff} buckets differ")
+        diff = sql(f"""
+            SELECT count(*) FROM (
+              SELECT job_id, node, gpu_id, date_trunc('{unit}', ts, 'UTC') AS b, count(*) AS n,
+                     count(utilization_percent) AS un,
+                     coalesce(sum(utilization_percent::numeric), 0) AS us,
+                     min(utilization_percent) AS umi, max(utilization_percent) AS uma,
+                     count(*) FILTER (WHERE utilization_percent < 1) AS ui,
+                     count(memory_used_bytes) AS mn, coalesce(sum(memory_used_bytes), 0) AS ms,
+                     min(memory_used_bytes) AS mmi, max(memory_used_bytes) AS mma
+              FROM gpu_samples GROUP BY 1, 2, 3, 4) raw
+            FULL JOIN gpu_rollup_{res} r ON r.job_id = raw.job_id AND r.node = raw.node
+                                        AND r.gpu_id = raw.gpu_id AND r.bucket = raw.b
+            WHERE (raw.n, raw.un, raw.us, raw.umi, raw.uma, raw.ui, raw.mn, raw.ms, raw.mmi,
+                   raw.mma)
+                  IS DISTINCT FROM
+                  (r.n, r.util_n, r.util_sum, r.util_min, r.util_max, r.util_idle_n, r.mem_n,
+                   r.mem_sum, r.mem_min, r.mem_max)""")
+        ok(diff == "0", f"{what}gpu_rollup_{res} equals the aggregates of the raw rows",
+           f"{diff} differ")
+    diff = sql("""
+        SELECT count(*) FROM (SELECT DISTINCT ON (job_id, node) * FROM metric_samples
+                              ORDER BY job_id, node, ts DESC) raw
+        FULL JOIN metric_latest l ON l.job_id = raw.job_id AND l.node = raw.node
+        WHERE (raw.ts, raw.cpu_usage, raw.memory_usage_bytes, raw.gpu_usage, raw.cpu_seconds,
+               raw.memory_peak_bytes, raw.oom_kills) IS DISTINCT FROM
+              (l.ts, l.cpu_usage, l.memory_usage_bytes, l.gpu_usage, l.cpu_seconds,
+               l.memory_peak_bytes, l.oom_kills)""")
+    ok(diff == "0", f"{what}metric_latest holds the newest raw sample of every (job, node)", diff)
+    diff = sql("""
+        SELECT count(*) FROM (SELECT DISTINCT ON (job_id, node, gpu_id) * FROM gpu_samples
+                              ORDER BY job_id, node, gpu_id, ts DESC) raw
+        FULL JOIN gpu_latest l
+          ON l.job_id = raw.job_id AND l.node = raw.node AND l.gpu_id = raw.gpu_id
+        WHERE (raw.ts, raw.gpu_vendor, raw.utilization_percent, raw.memory_used_bytes,
+               raw.memory_total_bytes, raw.power_watts, raw.temperature_celsius)
               IS DISTINCT FROM
-              (r.n, r.cpu_n, r.cpu_sum, r.cpu_min, r.cpu_max, r.mem_n, r.mem_sum, r.mem_min,
-               r.mem_max, r.gpu_n, r.gpu_sum, r.gpu_min, r.gpu_max, r.gpu_idle_n,
-               r.cpu_seconds_max, r.mem_peak_max)""")
-    ok(diff == "0", f"metric_rollup_{res} equals the aggregates of the raw rows, every bucket",
-       f"{diff} buckets differ")
-    diff = sql(f"""
-        SELECT count(*) FROM (
-          SELECT job_id, node, gpu_id, date_trunc('{unit}', ts, 'UTC') AS b, count(*) AS n,
-                 count(utilization_percent) AS un, coalesce(sum(utilization_percent::numeric), 0) AS us,
-                 min(utilization_percent) AS umi, max(utilization_percent) AS uma,
-                 count(*) FILTER (WHERE utilization_percent < 1) AS ui,
-                 count(memory_used_bytes) AS mn, coalesce(sum(memory_used_bytes), 0) AS ms,
-                 min(memory_used_bytes) AS mmi, max(memory_used_bytes) AS mma
-          FROM gpu_samples GROUP BY 1, 2, 3, 4) raw
-        FULL JOIN gpu_rollup_{res} r ON r.job_id = raw.job_id AND r.node = raw.node
-                                    AND r.gpu_id = raw.gpu_id AND r.bucket = raw.b
-        WHERE (raw.n, raw.un, raw.us, raw.umi, raw.uma, raw.ui, raw.mn, raw.ms, raw.mmi, raw.mma)
-              IS DISTINCT FROM
-              (r.n, r.util_n, r.util_sum, r.util_min, r.util_max, r.util_idle_n, r.mem_n,
-               r.mem_sum, r.mem_min, r.mem_max)""")
-    ok(diff == "0", f"gpu_rollup_{res} equals the aggregates of the raw rows", f"{diff} differ")
+              (l.ts, l.gpu_vendor, l.utilization_percent, l.memory_used_bytes,
+               l.memory_total_bytes, l.power_watts, l.temperature_celsius)""")
+    ok(diff == "0", f"{what}gpu_latest holds the newest raw sample of every (job, node, GPU)",
+       diff)
 
-diff = sql("""
-    SELECT count(*) FROM (SELECT DISTINCT ON (job_id, node) * FROM metric_samples
-                          ORDER BY job_id, node, ts DESC) raw
-    FULL JOIN metric_latest l ON l.job_id = raw.job_id AND l.node = raw.node
-    WHERE (raw.ts, raw.cpu_usage, raw.memory_usage_bytes, raw.gpu_usage, raw.cpu_seconds,
-           raw.memory_peak_bytes, raw.oom_kills) IS DISTINCT FROM
-          (l.ts, l.cpu_usage, l.memory_usage_bytes, l.gpu_usage, l.cpu_seconds,
-           l.memory_peak_bytes, l.oom_kills)""")
-ok(diff == "0", "metric_latest holds the newest raw sample of every (job, node)", diff)
+
+rollups_equal_raw("")
 # auto: the finest resolution whose entries fit in max(limit, 1000)
 s, js = req("GET", "/v1/jobs/st-roll/metrics?limit=10000")
 nraw = int(sql("SELECT count(*) FROM metric_samples WHERE job_id = 'st-roll'"))
@@ -830,6 +849,109 @@ s, js = req("GET", "/v1/jobs/st-nosuch/metrics?resolution=1m")
 ok(s == 404 and js.get("message") == "job not found"
    and sql("SELECT count(*) FROM hjo_samples_rows('st-nosuch', NULL, NULL, NULL, 1000, NULL)")
    == "0", "an unknown job: no row, 404 job not found", js)
+
+# ---- sample batches write their own rollups (sql/0066_ingest_cheaper.sql) -------------------
+# POST /v1/samples (hjo_ingest_batch) writes the rows, rollups, latest rows and job aggregates
+# in one statement, with the rollup triggers standing aside; every other writer goes through
+# the triggers.  Batches over two minutes and an hour boundary, each posted twice; a job on
+# two nodes in one body; a job sample without CPU; per-GPU samples; a late batch older than
+# the others; a finished job's late samples (accepted before its end, refused after); an
+# unknown job; the same (job, node) twice in one body.
+TB = (NOW - dt.timedelta(hours=3)).replace(minute=58, second=50)
+start("sb-a", TB - dt.timedelta(hours=1), cpus=4, nodes=("b1", "b2"))
+start("sb-g", TB - dt.timedelta(hours=1), cpus=2, gpus=2, nodes=("b1",))
+start("sb-f", TB - dt.timedelta(hours=1), cpus=1, mem=100, nodes=("b1",))
+finish("sb-f", TB + dt.timedelta(seconds=30))
+f_before = sql("SELECT cpu_efficiency IS NULL FROM jobs WHERE id = 'sb-f'")
+
+
+def sb_body(k, t):
+    return {"node": "b1", "timestamp": iso(t), "samples": [
+        {"job_id": "sb-a", "cpu_usage": 10.25 * (k % 7), "memory_usage_bytes": 1048576 * (k + 1),
+         "cpu_seconds": 5.5 * k, "memory_peak_bytes": 2097152 + k},
+        {"job_id": "sb-a", "node": "b2", "cpu_usage": 99 - k, "memory_usage_bytes": 4096 * k,
+         "gpu_usage": 0.5 * k},
+        {"job_id": "sb-g", "cpu_usage": None if k % 3 == 0 else 12.5,
+         "memory_usage_bytes": 100 + k, "gpu_usage": 30 + k},
+        {"job_id": "sb-f", "cpu_usage": 50, "memory_usage_bytes": 1048576 * 50},
+        {"job_id": "sb-nosuch", "cpu_usage": 1, "memory_usage_bytes": 1}],
+        "gpu_samples": [
+        {"job_id": "sb-g", "gpu_id": "g0", "gpu_vendor": "nvidia",
+         "utilization_percent": 0.25 * (k % 5), "memory_used_bytes": 1000 * k},
+        {"job_id": "sb-g", "gpu_id": "g1", "gpu_vendor": "amd",
+         "utilization_percent": None if k == 2 else 60 + k, "power_watts": 100.5}]}
+
+
+sb_ok = True
+for k in range(12):
+    t = TB + dt.timedelta(seconds=10 * k)
+    live_f = t <= TB + dt.timedelta(seconds=30)
+    for i in range(2):
+        s, js = req("POST", "/v1/samples", sb_body(k, t))
+        want = (4 if live_f else 3) if i == 0 else 0
+        sb_ok = sb_ok and s == 200 and js["stored"] == want and js["gpu_stored"] == 2 * (i == 0) \
+            and js["duplicates"] == (0 if i == 0 else (4 if live_f else 3)) \
+            and sorted((r["job_id"], r["reason"]) for r in js["rejected"]) == sorted(
+                [("sb-nosuch", "unknown")] + ([] if live_f else [("sb-f", "finished")]))
+        if not sb_ok:
+            print(f"# batch {k} post {i + 1}: {s} {js}")
+ok(sb_ok, "12 batches posted twice: the first stores them (sb-f's until its end), the second "
+   "finds duplicates; the unknown job and the finished one are reported")
+# a late batch, older than all the others, and one naming (sb-a, b1) twice
+s, js = req("POST", "/v1/samples", sb_body(20, TB - dt.timedelta(minutes=90)))
+ok(s == 200 and js["stored"] == 4, "a late batch (90 minutes older) is stored", js)
+body = sb_body(21, TB + dt.timedelta(minutes=5))
+body["samples"].append(dict(body["samples"][0], cpu_usage=77))
+s, js = req("POST", "/v1/samples", body)
+ok(s == 200 and js["stored"] == 3 and js["duplicates"] == 1,
+   "the same (job, node) twice in one body: stored once, once a duplicate", js)
+rollups_equal_raw("after sample batches: ")
+agg = sql("""
+    SELECT count(*) FROM jobs j JOIN (
+      SELECT job_id, count(*) AS n, count(*) - count(cpu_usage) AS miss, max(cpu_usage) AS mc,
+             max(memory_usage_bytes) / 1048576.0 AS mm, count(gpu_usage) AS gn,
+             max(gpu_usage) AS mg, max(ts) AS last, sum(cpu_usage) AS sc, sum(gpu_usage) AS sg
+      FROM metric_samples WHERE job_id LIKE 'sb-%' GROUP BY job_id) r ON r.job_id = j.id
+    WHERE (j.sample_count, j.cpu_missing_count, j.max_cpu_usage, j.gpu_sample_count,
+           j.max_gpu_usage, j.last_sample_at)
+          IS NOT DISTINCT FROM (r.n, r.miss, r.mc, r.gn, r.mg, r.last)
+      AND abs(j.max_memory_usage_mb - r.mm) < 1e-9
+      AND abs(j.cpu_usage_sum - coalesce(r.sc, 0)) < 1e-6
+      AND abs(j.gpu_usage_sum - coalesce(r.sg, 0)) < 1e-6""")
+ok(agg == "3", "the job aggregates of sb-a, sb-g and sb-f equal those of their raw rows", agg)
+cur = sql("""SELECT j.cpu_usage || ' ' || j.memory_usage_mb || ' ' || coalesce(j.gpu_usage, -1)
+             FROM jobs j WHERE j.id = 'sb-a'""").split()
+ok(float(cur[0]) == 99 - 21 and float(cur[1]) == 4096 * 21 / 1048576 and float(cur[2]) == 10.5,
+   "sb-a's current values: the newest batch's last node (b2), not the late batch's", cur)
+ok(f_before == "t" and sql("""
+    SELECT (j.cpu_efficiency, j.cpu_seconds, j.memory_peak_mb, j.memory_peak_ratio)
+           IS NOT DISTINCT FROM (s.cpu_efficiency, s.cpu_seconds, s.memory_peak_mb,
+                                 s.memory_peak_ratio)
+           AND j.memory_peak_mb = 50 AND j.cpu_efficiency = 0.5
+    FROM jobs j, hjo_job_summary_calc(j.id, j.start_time, j.end_time, j.allocated_cpus,
+                                      j.allocated_memory_mb, j.allocated_gpus) s
+    WHERE j.id = 'sb-f'""") == "t",
+   "sb-f finished without samples; its summary follows its late samples (0.5, 50 MiB: as "
+   "recomputed from the rollups)")
+# the setting that makes the triggers stand aside ends with the function: a direct INSERT in
+# the same transaction, after a batch, is rolled up by the triggers
+t6, t7 = iso(TB + dt.timedelta(minutes=6)), iso(TB + dt.timedelta(minutes=7))
+out = psql("-c", "BEGIN", "-c", f"""
+    SELECT count(*) FROM hjo_ingest_batch('b1', '{t6}', ARRAY['sb-a'], NULL, ARRAY[1.5::float8],
+        ARRAY[10::bigint], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+        NULL, NULL, NULL, ARRAY['sb-g'], NULL, ARRAY['g0'], ARRAY['nvidia'], ARRAY[0::float8],
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false)""",
+           "-c", "SELECT 'setting ' || coalesce(nullif(current_setting("
+                 "'hjo.ingest_writes_rollups', true), ''), 'unset')",
+           "-c", f"""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_bytes)
+                     VALUES ('sb-a', 'b3', '{t6}', 2.5, 20)""",
+           "-c", f"""INSERT INTO gpu_samples (job_id, node, gpu_id, ts, gpu_vendor,
+                                              utilization_percent)
+                     VALUES ('sb-g', 'b1', 'g0', '{t7}', 'nvidia', 0.5)""",
+           "-c", "COMMIT").split("\n")
+ok(len(out) == 2 and out[1] == "setting unset",
+   "after hjo_ingest_batch the setting that sets the triggers aside is gone", out)
+rollups_equal_raw("a batch then direct INSERTs in one transaction: ")
 
 with open(os.path.join(os.environ["HJO_TMP"], "storage_test.n"), "w") as f:
     f.write(str(N[0]))
