@@ -312,6 +312,8 @@ worker_hwm() {
 api_restart() {
         hwm_prev=$(worker_hwm)
         hjo_stop_pidfile "$TMP/run/hjo-api.pid" hjo-api 15 || die "hjo-api did not stop"
+        # the previous row's page would be served as fresh for its remaining seconds
+        rm -f "$(hjo_metrics_cache_dir "$TMP/run/hjo-api.sock")/metrics.prom"
         HJO_METRICS_CACHE_SECONDS=$1 hjo_api_start "$HJO_API_BIN" "$TMP/run/hjo-api.sock" \
                 "$TMP/run/hjo-api.pid" "$TMP/log/hjo-api.log" || die "hjo-api did not restart"
         hjo_wait_url "$BASE/v1/health" 30 200 || die "hjo-api does not answer after a restart"
@@ -600,6 +602,7 @@ if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
                 curl -s -H "$AUTH_READ" -o "$nginx_prefix/static/metrics-$n-$gpu.txt" "$BASE/metrics"
                 read -r s_t _ <<<"$(time_urls "$BASE/bench-static/metrics-$n-$gpu.txt" "$scrapes")"
                 nseries=$(grep -vc '^#' "$nginx_prefix/static/metrics-$n-$gpu.txt" || true)
+                hpc_series=$(grep -c '^hpc_' "$nginx_prefix/static/metrics-$n-$gpu.txt" || true)
                 if [ "$(tail -n 1 "$nginx_prefix/static/metrics-$n-$gpu.txt" | cut -d ' ' -f 1)" != hjo_scrape_duration_seconds ]; then
                         say "the /metrics page of $n jobs is incomplete (see the hjo-api log)"
                         echo "$n" >>"$TMP/out/metrics-errors"
@@ -616,6 +619,12 @@ if [ "${BENCH_SKIP_METRICS:-0}" != 1 ]; then
                 curl -s -H "$AUTH_READ" -o "$TMP/out/cached.txt" "$BASE/metrics"
                 if [ "$(tail -n 1 "$TMP/out/cached.txt" | cut -d ' ' -f 1)" != hjo_metrics_rendered_timestamp_seconds ]; then
                         say "the cached /metrics page of $n jobs is incomplete (see the hjo-api log)"
+                        echo "$n cached" >>"$TMP/out/metrics-errors"
+                fi
+                # the same job series as the rendered page (hjo's own request counters differ:
+                # the restart reset them)
+                if [ "$(grep -c '^hpc_' "$TMP/out/cached.txt" || true)" != "$hpc_series" ]; then
+                        say "the cached /metrics page of $n jobs is not this row's page"
                         echo "$n cached" >>"$TMP/out/metrics-errors"
                 fi
                 rm -f "$TMP/out/cached.txt"
