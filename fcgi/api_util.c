@@ -227,22 +227,32 @@ void api_run_json(struct http_req *req, enum db_stmt stmt, const char *const *pa
         api_run_json_or_404(req, stmt, params, status, extra_headers, "job not found");
 }
 
-void api_run_json_or_404(struct http_req *req, enum db_stmt stmt, const char *const *params,
-                         int status, const char *extra_headers, const char *not_found_msg)
+/* Runs stmt; on failure answers the mapped error (logged unless it is the client's: -EINVAL,
+   -ENOENT, -EEXIST) and returns it, *res untouched. */
+static int run_stmt(struct http_req *req, enum db_stmt stmt, const char *const *params,
+                    struct db_res **res)
 {
-        struct db_res *res = NULL;
         struct db_err err;
         int r;
 
-        r = db_exec(req->db, stmt, params, &res, &err);
+        r = db_exec(req->db, stmt, params, res, &err);
         if (r < 0) {
                 if (r != -EINVAL && r != -ENOENT && r != -EEXIST)
                         (void)log_errno(LOG_LVL_ERR, r, "statement failed", "stmt",
                                         db_stmt_get(stmt)->name, "sqlstate", err.sqlstate,
                                         "req_id", req->corr_id, "route", req->path, NULL);
                 http_error_errno(req, r, err.message, err.field);
-                return;
         }
+        return r;
+}
+
+void api_run_json_or_404(struct http_req *req, enum db_stmt stmt, const char *const *params,
+                         int status, const char *extra_headers, const char *not_found_msg)
+{
+        struct db_res *res = NULL;
+
+        if (run_stmt(req, stmt, params, &res) < 0)
+                return;
         if (db_res_ntuples(res) < 1 || db_res_isnull(res, 0, 0))
                 http_error(req, 404, "not_found", not_found_msg, NULL);
         else
@@ -262,20 +272,12 @@ void api_run_series(struct http_req *req, enum db_stmt stmt, const char *const *
                     enum series_kind kind, const char *id, const char *not_found_msg)
 {
         struct db_res *res = NULL;
-        struct db_err err;
         struct strbuf sb;
         int r;
 
         strbuf_init(&sb, SERIES_JSON_MAX_BYTES);
-        r = db_exec(req->db, stmt, params, &res, &err);
-        if (r < 0) {
-                if (r != -EINVAL && r != -ENOENT && r != -EEXIST)
-                        (void)log_errno(LOG_LVL_ERR, r, "statement failed", "stmt",
-                                        db_stmt_get(stmt)->name, "sqlstate", err.sqlstate,
-                                        "req_id", req->corr_id, "route", req->path, NULL);
-                http_error_errno(req, r, err.message, err.field);
+        if (run_stmt(req, stmt, params, &res) < 0)
                 goto out;
-        }
         if (db_res_ntuples(res) < 1) {
                 http_error(req, 404, "not_found", not_found_msg, NULL);
                 goto out;
