@@ -1,6 +1,7 @@
 /*
  * fcgi/api.h: the /v1 handlers and /metrics.  Each handler answers the request exactly once
  * (through fcgi/http.h) and returns nothing; `id` is the captured {id} path segment or NULL.
+ * The job events may instead leave it to their worker's batch (req->deferred, fcgi/evbatch.h).
  */
 #pragma once
 

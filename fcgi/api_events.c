@@ -2,19 +2,20 @@
  * fcgi/api_events.c: POST /v1/events/job-started and /v1/events/job-finished, the events the
  * Slurm prolog and epilog send.  Validation happens here against strict field tables; the
  * merge rules (created / updated / skipped, first finish wins, state mapping) are in
- * sql/0002_api_functions.sql, executed in one transaction per event.
+ * sql/0002_api_functions.sql, executed in one transaction per event, or together with the
+ * events that reached the worker at the same time (fcgi/evbatch.c, sql/0068).
  */
 #include "config.h"
 #include "api.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "api_util.h"
 #include "db.h"
+#include "evbatch.h"
 #include "http.h"
 #include "jv.h"
 #include "log.h"
@@ -98,39 +99,27 @@ static const struct jv_field finished_fields[] = {
 };
 /* clang-format on */
 
-/* Runs an event statement and answers {"status","job_id","message"}. */
+/* Applies one event: kept for the worker's batch when one is being gathered (fcgi/evbatch.h),
+   else run alone; answers {"status","job_id","message"} either way. */
 static void run_event(struct http_req *req, enum db_stmt stmt, const char *const *params,
                       const char *job_id)
 {
         struct db_res *res = NULL;
         struct db_err err;
-        json_object *o = NULL;
         int r;
 
+        if (evbatch_defer(req, stmt == STMT_JOB_STARTED ? EVBATCH_STARTED : EVBATCH_FINISHED,
+                          params, job_id) == 0)
+                return;
         r = db_exec(req->db, stmt, params, &res, &err);
         if (r < 0) {
-                if (r != -EINVAL && r != -ENOENT && r != -EEXIST)
-                        (void)log_errno(LOG_LVL_ERR, r, "event statement failed", "stmt",
-                                        db_stmt_get(stmt)->name, "sqlstate", err.sqlstate,
-                                        "req_id", req->corr_id, "job_id", job_id, NULL);
-                http_error_errno(req, r, err.message, err.field);
+                evbatch_answer_error(req, r, &err, db_stmt_get(stmt)->name, job_id);
                 return;
         }
-        if (db_res_ntuples(res) != 1) {
+        if (db_res_ntuples(res) != 1)
                 http_error(req, 500, NULL, "internal error", NULL);
-                goto out;
-        }
-        o = json_object_new_object();
-        if (!o) {
-                http_error(req, 500, NULL, "out of memory", NULL);
-                goto out;
-        }
-        json_object_object_add(o, "status", json_object_new_string(db_res_value(res, 0, 0)));
-        json_object_object_add(o, "job_id", json_object_new_string(job_id));
-        json_object_object_add(o, "message", json_object_new_string(db_res_value(res, 0, 1)));
-        http_reply_json(req, 200, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), NULL);
-out:
-        json_object_put(o);
+        else
+                evbatch_answer(req, db_res_value(res, 0, 0), job_id, db_res_value(res, 0, 1));
         db_res_free(res);
 }
 

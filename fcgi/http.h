@@ -41,6 +41,7 @@ struct http_req {
         char scope_user[256];  /* non-empty: the caller may see only this user's jobs */
         int status;      /* status sent, 0 until then */
         bool replied;
+        bool deferred;   /* an event kept for the worker's batch: evbatch_flush() answers it */
 };
 
 /* Fills req from the FastCGI environment (no body read yet).  -EINVAL when the request lacks

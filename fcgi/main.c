@@ -3,11 +3,14 @@
  *
  * Process model (measured in ../shared/docs/stack-ceilings.md): a master process owns the
  * listening Unix socket (its own, or fd 0 inherited from spawn-fcgi/systemd) and forks N
- * single-threaded workers.  Each worker blocks in FCGX_Accept_r, keeps one persistent
- * PostgreSQL connection with its prepared statements, and answers one request at a time, so a
- * slow client (nginx buffers it anyway) or a slow query (statement_timeout) holds one worker,
- * never the others.  nginx must not use fastcgi_keep_conn with fewer workers than
- * nginx workers × keepalive (libfcgi pins a process per kept connection).
+ * single-threaded workers.  Each worker waits for a connection on the (non-blocking) socket,
+ * keeps one persistent PostgreSQL connection with its prepared statements, and answers one
+ * request at a time, so a slow client (nginx buffers it anyway) or a slow query
+ * (statement_timeout) holds one worker, never the others.  The exception are job events: while
+ * more connections wait, a worker accepts them too and applies the events among them in one
+ * transaction before answering them (fcgi/evbatch.h, HJO_EVENT_BATCH_MAX).  nginx must not use
+ * fastcgi_keep_conn with fewer workers than nginx workers × keepalive (libfcgi pins a process
+ * per kept connection).
  *
  * Scale-out (docs/scale-out.md): HJO_LISTEN=HOST:PORT listens on TCP instead, so that nginx on
  * another host can balance over several hjo-api hosts.  With DATABASE_READ_URL each worker keeps
@@ -17,12 +20,13 @@
  * Signals: the master reads SIGTERM/SIGINT/SIGCHLD/SIGHUP from a signalfd; on SIGTERM it
  * forwards SIGTERM, waits for the workers to finish their current request (deadline, then
  * SIGKILL) and removes the socket.  A worker's handler only sets a flag and calls
- * FCGX_ShutdownPending(); it is installed without SA_RESTART and the request is initialised
- * with FCGI_FAIL_ACCEPT_ON_INTR, so a blocked accept returns (libfcgi's threaded pattern did not).
+ * FCGX_ShutdownPending(); it is installed without SA_RESTART, so the worker's wait (epoll) returns
+ * (libfcgi's threaded pattern did not), and the requests with FCGI_FAIL_ACCEPT_ON_INTR.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -32,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -45,6 +50,7 @@
 #include "auth.h"
 #include "cfg.h"
 #include "db.h"
+#include "evbatch.h"
 #include "http.h"
 #include "log.h"
 #include "route.h"
@@ -139,20 +145,95 @@ static struct db *read_conn_get(const struct cfg *cfg, struct read_conn *rc)
         return rc->db;
 }
 
+/* One accepted request and its state; a worker has HJO_EVENT_BATCH_MAX of them so that the
+   events it keeps for a batch (fcgi/evbatch.h) stay open until their answers. */
+struct slot {
+        FCGX_Request fr;
+        struct http_req req;
+};
+
+struct worker {
+        const struct cfg *cfg;
+        struct db *db;
+        struct read_conn rc;
+        int64_t last_try;
+};
+
+/* Answers (or, for an event kept for the batch, starts) the request accepted into s. */
+static void serve(struct worker *w, struct slot *s)
+{
+        if (!w->db)
+                w->db = worker_connect(w->cfg, &w->last_try);
+        if (http_req_init(&s->req, &s->fr, w->cfg, w->db) < 0) {
+                http_error(&s->req, 400, "invalid_request", "malformed request", NULL);
+        } else {
+                if (strcmp(s->req.method, "GET") == 0)
+                        s->req.db_read = read_conn_get(w->cfg, &w->rc);
+                route_dispatch(&s->req);
+        }
+}
+
+/* Ends the request of slot i.  Only slot 0 keeps a connection nginx asked to keep
+   (fastcgi_keep_conn, which docs/operations.md advises against): the others are reached only
+   while a batch is gathered, where reading a kept connection would wait for nginx. */
+static void finish(struct slot *s, size_t i)
+{
+        if (i > 0)
+                s->fr.keepConnection = 0;
+        if (!s->req.replied)
+                http_error(&s->req, 500, NULL, "internal error", NULL);
+        http_req_clear(&s->req);
+        FCGX_Finish_r(&s->fr);
+}
+
+/* Waits until a connection is waiting on the listening socket (or a signal came).  Several
+   workers wait on one socket: EPOLLEXCLUSIVE wakes one of them per connection, not all. */
+static int wait_listen(int epfd)
+{
+        struct epoll_event ev;
+
+        return epoll_wait(epfd, &ev, 1, -1) < 0 ? -errno : 0;
+}
+
+static int listen_setup(int listen_fd)
+{
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+        int epfd, flags, r;
+
+        /* Non-blocking: an accept with nothing waiting (another worker took it, or a batch
+           looks for more) returns at once instead of waiting for the next client. */
+        flags = fcntl(listen_fd, F_GETFL);
+        if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (epfd < 0)
+                return -errno;
+        ev.data.fd = listen_fd;
+        r = epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0 ? -errno : 0;
+        if (r == -EINVAL) {
+                ev.events = EPOLLIN; /* a kernel before 4.5: every idle worker wakes */
+                r = epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0 ? -errno : 0;
+        }
+        if (r < 0) {
+                (void)close(epfd);
+                return r;
+        }
+        return epfd;
+}
+
 static int worker_main(int listen_fd, const struct cfg *cfg)
 {
         struct sigaction sa;
-        FCGX_Request fr;
-        struct http_req req;
-        struct db *db = NULL;
-        struct read_conn rc = { 0 };
-        int64_t last_try = 0;
+        struct worker w = { .cfg = cfg };
+        struct slot *slots;
+        size_t n_slots = (size_t)cfg->event_batch_max;
         sigset_t none;
+        int epfd;
 
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = worker_on_signal;
         sigemptyset(&sa.sa_mask);
-        sa.sa_flags = 0; /* no SA_RESTART: a blocked accept must return */
+        sa.sa_flags = 0; /* no SA_RESTART: a blocked wait must return */
         (void)sigaction(SIGTERM, &sa, NULL);
         (void)sigaction(SIGINT, &sa, NULL);
         sa.sa_handler = SIG_IGN;
@@ -168,33 +249,51 @@ static int worker_main(int listen_fd, const struct cfg *cfg)
                 .metrics_public = cfg->metrics_public,
                 .trust_client_cert = cfg->trust_client_cert,
         });
-        db = worker_connect(cfg, &last_try);
-        (void)read_conn_get(cfg, &rc);
-        if (FCGX_InitRequest(&fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+        epfd = listen_setup(listen_fd);
+        if (epfd < 0) {
+                (void)log_errno(LOG_LVL_ERR, epfd, "cannot wait on the listening socket", NULL);
                 return 1;
-        while (!worker_stop) {
-                if (FCGX_Accept_r(&fr) < 0) {
-                        if (worker_stop)
-                                break;
-                        continue; /* EINTR or a failed connection: accept the next one */
-                }
-                if (!db)
-                        db = worker_connect(cfg, &last_try);
-                if (http_req_init(&req, &fr, cfg, db) < 0) {
-                        http_error(&req, 400, "invalid_request", "malformed request", NULL);
-                } else {
-                        if (strcmp(req.method, "GET") == 0)
-                                req.db_read = read_conn_get(cfg, &rc);
-                        route_dispatch(&req);
-                }
-                if (!req.replied)
-                        http_error(&req, 500, NULL, "internal error", NULL);
-                http_req_clear(&req);
-                FCGX_Finish_r(&fr);
         }
-        FCGX_Free(&fr, 0);
-        db_close(rc.db);
-        db_close(db);
+        slots = calloc(n_slots, sizeof(*slots));
+        if (!slots)
+                return 1;
+        for (size_t i = 0; i < n_slots; i++)
+                if (FCGX_InitRequest(&slots[i].fr, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+                        return 1;
+        evbatch_setup(listen_fd, n_slots);
+        w.db = worker_connect(cfg, &w.last_try);
+        (void)read_conn_get(cfg, &w.rc);
+        while (!worker_stop) {
+                size_t kept = 0;
+
+                /* a kept connection is read as before: its next request comes on it */
+                if (slots[0].fr.ipcFd < 0 && wait_listen(epfd) < 0)
+                        continue; /* EINTR: worker_stop is checked */
+                /* Accept what is waiting: one request, or while events are kept for a batch,
+                   every waiting request up to a full batch.  The others are answered at once. */
+                do {
+                        struct slot *s = &slots[kept];
+
+                        if (FCGX_Accept_r(&s->fr) < 0)
+                                break; /* nothing waiting (EAGAIN), a failed connection, EINTR */
+                        serve(&w, s);
+                        if (s->req.deferred)
+                                kept++;
+                        else
+                                finish(s, kept);
+                } while (evbatch_pending() && kept < n_slots && !worker_stop);
+                if (kept == 0)
+                        continue;
+                evbatch_flush(w.db);
+                for (size_t i = 0; i < kept; i++)
+                        finish(&slots[i], i);
+        }
+        for (size_t i = 0; i < n_slots; i++)
+                FCGX_Free(&slots[i].fr, 0);
+        free(slots);
+        (void)close(epfd);
+        db_close(w.rc.db);
+        db_close(w.db);
         return 0;
 }
 

@@ -162,6 +162,8 @@ static const struct cfg_key cfg_keys[] = {
           F(metrics_cache_seconds), "0", 0, 3600, NULL, "an integer from 0 to 3600", 0 },
         { "metrics_cache_dir", "HJO_METRICS_CACHE_DIR", CFG_STR, F(metrics_cache_dir),
           "/var/cache/hjo", 0, 0, check_abs_dir, "an absolute directory path", 0 },
+        { "event_batch_max", "HJO_EVENT_BATCH_MAX", CFG_INT, F(event_batch_max), "32", 1, 256,
+          NULL, "an integer from 1 to 256", 0 },
 };
 /* clang-format on */
 

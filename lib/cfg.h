@@ -63,6 +63,8 @@ struct cfg {
         /* /metrics page cache (issue 6, fcgi/metrics.c) */
         int64_t metrics_cache_seconds; /* HJO_METRICS_CACHE_SECONDS: 0..3600, 0 = off (default) */
         char *metrics_cache_dir;       /* HJO_METRICS_CACHE_DIR (default /var/cache/hjo) */
+        /* job events applied together (issue 6, fcgi/evbatch.c) */
+        int64_t event_batch_max; /* HJO_EVENT_BATCH_MAX: 1..256 events a transaction (32); 1 = off */
 };
 
 /*

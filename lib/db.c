@@ -84,22 +84,28 @@ static int db_check(PGconn *conn, PGresult *res, struct db_res **ret, struct db_
                 return 0;
         }
         sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* sqlstate points into res: map it before clearing */
+        r = db_err_set(err, sqlstate, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                       PQresultErrorField(res, PG_DIAG_COLUMN_NAME));
+        if (!sqlstate && PQstatus(conn) == CONNECTION_BAD)
+                r = -ENOTCONN;
+        PQclear(res);
+        return r;
+}
+
+int db_err_set(struct db_err *err, const char *sqlstate, const char *message, const char *column)
+{
         if (err) {
                 copy_bounded(err->sqlstate, sizeof(err->sqlstate), sqlstate);
                 err->message[0] = '\0';
                 err->field[0] = '\0';
                 /* Only hjo's own errors carry text meant for clients. */
                 if (sqlstate && strncmp(sqlstate, "HJ", 2) == 0) {
-                        copy_bounded(err->message, sizeof(err->message),
-                                     PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
-                        copy_bounded(err->field, sizeof(err->field),
-                                     PQresultErrorField(res, PG_DIAG_COLUMN_NAME));
+                        copy_bounded(err->message, sizeof(err->message), message);
+                        copy_bounded(err->field, sizeof(err->field), column);
                 }
         }
-        /* sqlstate points into res: map it before clearing */
-        r = !sqlstate && PQstatus(conn) == CONNECTION_BAD ? -ENOTCONN : sqlstate_to_errno(sqlstate);
-        PQclear(res);
-        return r;
+        return sqlstate_to_errno(sqlstate);
 }
 
 static int open_with(const char *dsn, const char *app_name, int64_t statement_timeout_ms,

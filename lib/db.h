@@ -62,6 +62,12 @@ MUST_CHECK int db_exec(struct db *db, enum db_stmt id, const char *const *params
  */
 MUST_CHECK int db_exec_unnamed(struct db *db, enum db_stmt id, const char *const *params,
                                struct db_res **ret, struct db_err *err);
+/*
+ * Fills *err (when non-NULL) from an error reported as data rather than as a failed statement
+ * (hjo_events_apply answers one per event), as db_exec() fills it from a failed one, and returns
+ * the same negative errno.
+ */
+int db_err_set(struct db_err *err, const char *sqlstate, const char *message, const char *column);
 /* Runs a fixed, parameterless command (BEGIN, COMMIT, ROLLBACK, SET ...) from db_stmts. */
 MUST_CHECK int db_command(struct db *db, const char *sql);
 

@@ -111,6 +111,9 @@ static const struct db_stmt_def stmts[STMT__MAX] = {
         [STMT_JOB_FINISHED] = { "job_finished",
                 "SELECT status, message FROM hjo_job_finished($1, $2::timestamptz, $3::int,"
                 " $4::int, $5, $6, $7, $8::text[], $9, $10, $11, $12, $13)", 13 },
+        [STMT_EVENTS_APPLY] = { "events_apply",
+                "SELECT ord, status, message, err_sqlstate, err_message, err_column"
+                " FROM hjo_events_apply($1::jsonb)", 1 },
         [STMT_JOBS_LIST] = { "jobs_list",
                 "SELECT hjo_jobs_list($1, $2, $3, $4, $5, $6::timestamptz, $7::timestamptz,"
                 " $8::int, $9::int, $10, $11::float8, $12::float8, $13::float8, $14::float8,"

@@ -9,6 +9,7 @@ enum db_stmt {
         STMT_PING,
         STMT_JOB_STARTED,
         STMT_JOB_FINISHED,
+        STMT_EVENTS_APPLY,
         STMT_JOBS_LIST,
         STMT_JOB_GET,
         STMT_JOB_CREATE,

@@ -25,6 +25,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -50,6 +51,17 @@ SQL = {
                          "utilization_percent, memory_used_bytes, power_watts, "
                          "temperature_celsius) VALUES ({job_id}, {node}, {gpu_id}, now(), "
                          "{vendor}, {util}, {mem}, {power}, {temp})",
+    # event batches (g_event_batches)
+    "audit_by_corr":     "SELECT count(*), count(DISTINCT principal), min(principal) "
+                         "FROM audit_log WHERE correlation_id LIKE {prefix}",
+    "batched_txns":      "SELECT count(*) FROM (SELECT xmin::text FROM audit_log "
+                         "WHERE correlation_id LIKE {prefix} GROUP BY 1 HAVING count(*) > 1) t",
+    "events_apply":      "SELECT string_agg(concat_ws(':', ord, status, err_sqlstate, err_column),"
+                         " ' ' ORDER BY ord) FROM hjo_events_apply({events}::jsonb)",
+    "job_brief":         "SELECT concat_ws(' ', state, array_to_string(nodes, ','), exit_code) "
+                         "FROM jobs WHERE id = {id}",
+    "audit_actions":     "SELECT string_agg(action || '/' || (changes->>'status'), ' ' ORDER BY id)"
+                         " FROM audit_log WHERE job_id = {id}",
     "node_sample_insert": "INSERT INTO node_samples (node, ts, cpu_usage_percent, "
                           "memory_used_bytes, job_count) VALUES ({node}, now(), {cpu}, {mem}, "
                           "{jobs})",
@@ -1782,12 +1794,152 @@ def g_security():
          f"only the {written} legal jobs were written")
 
 
+def g_event_batches():
+    """Events that reach a worker together are applied in one transaction (fcgi/evbatch.c,
+    sql/0068 hjo_events_apply); each request still gets its own event's answer, an event the
+    rules refuse is refused alone, and the audit rows name each request's principal."""
+    t0 = ago(minutes=40)
+    ids = {k: [new_id(f"eb-{k}-") for _ in range(n)] for k, n in (
+        ("run", 20), ("early", 12), ("smp", 8), ("known", 12), ("done", 8), ("new", 60),
+        ("unk", 16), ("dup", 10))}
+    # the jobs that exist before: started one by one (no batch: nothing else is waiting)
+    for k in ("run", "early", "smp", "known", "done"):
+        for jid in ids[k]:
+            started(jid, nodes=["eb01"], ts=iso(t0), cpu_allocation=4, memory_allocation_mb=4096)
+    for jid in ids["done"]:
+        finished(jid, ts=iso(t0 + dt.timedelta(minutes=5)), exit_code=0)
+    for jid in ids["smp"]:
+        sample(jid, cpu_usage=50, memory_usage_mb=1024, node="eb01",
+               timestamp=iso(t0 + dt.timedelta(minutes=1)))
+    fin = iso(t0 + dt.timedelta(minutes=20))
+    ops = []  # (job, path, body, expected status, expected "status" or error field)
+    for jid in ids["new"]:
+        ops.append((jid, "job-started", {"job_id": jid, "user": "eb", "node_list": ["eb02"],
+                                         "timestamp": iso(t0)}, 200, "created"))
+    for jid in ids["unk"]:
+        ops.append((jid, "job-finished", {"job_id": jid, "timestamp": fin, "exit_code": 3},
+                    200, "created"))
+    for jid in ids["dup"]:
+        for _ in range(2):
+            ops.append((jid, "job-started", {"job_id": jid, "user": "eb",
+                                             "node_list": ["eb03"], "timestamp": iso(t0)},
+                        200, None))  # one created, one skipped: checked per job below
+    for jid in ids["run"] + ids["smp"]:
+        ops.append((jid, "job-finished", {"job_id": jid, "timestamp": fin, "exit_code": 0},
+                    200, "updated"))
+    for jid in ids["early"]:
+        ops.append((jid, "job-finished", {"job_id": jid, "exit_code": 0,
+                                          "timestamp": iso(t0 - dt.timedelta(hours=1))},
+                    400, "timestamp"))
+    for jid in ids["known"]:
+        ops.append((jid, "job-started", {"job_id": jid, "user": "eb",
+                                         "node_list": ["eb01", "eb04"], "timestamp": iso(t0)},
+                    200, "updated"))
+    for jid in ids["done"]:
+        ops.append((jid, "job-finished", {"job_id": jid, "timestamp": fin, "exit_code": 0},
+                    200, "skipped"))
+    random.Random(6).shuffle(ops)
+    prefix = f"ebt{BASE}-"
+
+    def one(i):
+        jid, path, body, _, _ = ops[i]
+        return req("POST", f"/v1/events/{path}", body,
+                   headers={"X-Correlation-Id": f"{prefix}{i}"})
+
+    res = parallel(len(ops), one)
+    bad = []
+    dup_st = {}
+    for i, (jid, path, body, want, what) in enumerate(ops):
+        r = res[i]
+        if not isinstance(r, Resp):
+            bad.append(f"{jid} {path}: {r!r}")
+            continue
+        js = r.json if isinstance(r.json, dict) else {}
+        if want == 400:
+            if not is_error(r, 400, {"validation_error"}, what):
+                bad.append(f"{jid} {path}: {r.status} {r.body[:200]!r}")
+        elif r.status != 200 or js.get("job_id") != jid or (what and js.get("status") != what):
+            bad.append(f"{jid} {path}: {r.status} {r.body[:200]!r} (wanted {what})")
+        if what is None:
+            dup_st.setdefault(jid, []).append(js.get("status"))
+    T.ok(not bad, f"{len(ops)} concurrent events: each answered with its own event's result",
+         why="\n".join(bad[:10]))
+    T.ok(all(sorted(v) == ["created", "skipped"] for v in dup_st.values()),
+         "a job started twice at once: one 'created', one 'skipped'", why=str(dup_st))
+    try:
+        brief = {jid: psql("job_brief", id=jid) for k in ids for jid in ids[k]}
+        want = {}
+        for jid in ids["new"]:
+            want[jid] = "running eb02"
+        for jid in ids["unk"]:
+            want[jid] = "failed  3"
+        for jid in ids["dup"]:
+            want[jid] = "running eb03"
+        for jid in ids["run"] + ids["smp"] + ids["done"]:
+            want[jid] = "completed eb01 0"
+        for jid in ids["early"]:
+            want[jid] = "running eb01"
+        for jid in ids["known"]:
+            want[jid] = "running eb01,eb04"
+        diff = {j: (brief[j], want[j]) for j in want if brief[j] != want[j]}
+        T.ok(not diff, "every job row is what its events make of it", why=str(diff)[:1500])
+        # each change wrote one audit row, in the transaction that made it; refused and
+        # skipped events wrote none
+        n_changes = len(ids["new"]) + len(ids["unk"]) + len(ids["dup"]) + len(ids["run"]) + \
+            len(ids["smp"]) + len(ids["known"])
+        n, n_principals, principal = psql("audit_by_corr", prefix=prefix + "%").split("|")
+        T.eq((int(n), int(n_principals)), (n_changes, 1),
+             "one audit row per change, all with the same principal")
+        T.ok(principal.startswith("token:"), "the audit rows name the request's token",
+             why=principal)
+        acts = {jid: psql("audit_actions", id=jid) for jid in ids["early"] + ids["done"]}
+        T.ok(all(a.count("job-finished") == (1 if jid in ids["done"] else 0)
+                 for jid, a in acts.items()),
+             "a refused finish and a skipped one wrote no audit row", why=str(acts)[:800])
+        T.ok(pg_int("batched_txns", prefix=prefix + "%") > 0,
+             "some events were applied together (audit rows of one transaction)")
+    except Exception as e:
+        T.ok(False, "psql checks", why=str(e))
+    for jid in ids["smp"][:2]:
+        g = get_job(jid)
+        T.eq(((g.json or {}).get("memory_peak_mb"), (g.json or {}).get("sample_count")),
+             (1024, 1), "a finished job with samples has its summary", g)
+
+    # hjo_events_apply itself, with what the API never sends: an event its set-based path
+    # refuses (id "..") undoes that path, and every event is then applied alone
+    a, b2 = new_id("eb-sql-"), new_id("eb-sql-")
+    ev = [{"ord": 0, "kind": "started", "job_id": a, "user": "eb", "nodes": "{eb05}",
+           "ts": iso(t0), "source": "t", "corr": "c", "principal": "sql"},
+          {"ord": 1, "kind": "started", "job_id": "..", "user": "eb", "nodes": "{eb05}",
+           "ts": iso(t0), "source": "t", "corr": "c", "principal": "sql"},
+          {"ord": 2, "kind": "finished", "job_id": a, "ts": fin, "exit": "0", "source": "t",
+           "corr": "c", "principal": "sql"},
+          {"ord": 3, "kind": "finished", "job_id": b2, "ts": fin, "exit": "1", "source": "t",
+           "corr": "c", "principal": "sql"},
+          {"ord": 4, "kind": "started", "job_id": b2, "user": "eb", "nodes": "{eb06}",
+           "ts": iso(t0), "source": "t", "corr": "c", "principal": "sql"},
+          {"ord": 5, "kind": "paused", "job_id": b2, "source": "t", "corr": "c",
+           "principal": "sql"}]
+    try:
+        got = psql("events_apply", events=json.dumps(ev))
+        T.eq(got, "0:created 1:23514:id 2:updated 3:created 4:updated 5:HJ400:kind",
+             "hjo_events_apply: results in order; a refused event alone fails")
+        T.eq((psql("job_brief", id=a), psql("job_brief", id=b2)),
+             ("completed eb05 0", "failed eb06 1"),
+             "hjo_events_apply: events of one job applied in their order")
+        T.eq(psql("audit_actions", id=b2), "job-finished/created job-started/updated",
+             "hjo_events_apply: the audit rows of one job in their order")
+    except Exception as e:
+        T.ok(False, "hjo_events_apply checks", why=str(e))
+
+
 # =============================================================================================
 GROUPS = [
     ("openapi", g_openapi),
     ("basics", g_basics),
     ("job-started", g_job_started),
     ("concurrent-starts", g_concurrent_starts),
+    ("event-batches", g_event_batches),
     ("validation", g_validation),
     ("job-finished", g_job_finished),
     ("list", g_list),

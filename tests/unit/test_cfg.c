@@ -28,6 +28,7 @@ static const char *const env_names[] = {
         "HJO_LISTEN",
         "HJO_METRICS_CACHE_SECONDS",
         "HJO_METRICS_CACHE_DIR",
+        "HJO_EVENT_BATCH_MAX",
 };
 
 static char path[64];
@@ -103,6 +104,8 @@ static const struct bad_case bad_cases[] = {
         { "metrics_cache_seconds = 3601\n", "metrics_cache_seconds" },
         { "metrics_cache_seconds = -1\n", "metrics_cache_seconds" },
         { "metrics_cache_dir = var/cache/hjo\n", "metrics_cache_dir" },
+        { "event_batch_max = 0\n", "event_batch_max" },
+        { "event_batch_max = 257\n", "event_batch_max" },
         { "metrics_cache_dir =\n", "metrics_cache_dir" },
         { "statement_timeout_ms = 99\n", "statement_timeout_ms" },
         { "statement_timeout_ms = 600001\n", "statement_timeout_ms" },
@@ -218,6 +221,7 @@ static void test_defaults(void)
         is_str(c->listen, "", "listen default");
         is_i64(c->metrics_cache_seconds, 0, "metrics_cache_seconds default (off)");
         is_str(c->metrics_cache_dir, "/var/cache/hjo", "metrics_cache_dir default");
+        is_i64(c->event_batch_max, 32, "event_batch_max default");
         d = dump(c);
         ok(strstr(d, "workers = 8  # default\n") != NULL, "dump shows default source");
         ok(strstr(d, "socket_mode = 0660  # default\n") != NULL, "dump shows octal mode");
