@@ -195,7 +195,7 @@ lost=$(sq hjo "SELECT status FROM hjo_job_finished('sum-lost', now(), 0, NULL, N
 is "$lost:$(sq hjo "SELECT (summary_at IS NOT NULL) || ':' || (cpu_efficiency IS NULL AND gpu_mean_utilization IS NULL) FROM jobs WHERE id = 'sum-lost'")" \
         "created:true:true" "finish of an unknown job: created with an empty summary, summary_at set"
 
-# ---- the job row check (sql/0063: the 24 CHECK constraints as one PL/pgSQL rule set) ----------
+# ---- the job row check (sql/0063: the 24 CHECK constraints as one PL/pgSQL rule set; 0068) ---
 rowcheck() { # rowcheck SQL: the constraint named by the error of running SQL as the owner
         psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo \
                 -v VERBOSITY=verbose -c "$1" 2>&1 | sed -n 's/.*violates check constraint "\([a-z0-9_]*\)".*/\1/p' | head -1
@@ -224,6 +224,12 @@ is "$ids" " ok jobs_id_check jobs_id_check jobs_id_check jobs_id_check jobs_id_c
 is "$(rowcheck "INSERT INTO jobs (id, user_name, nodes, state, start_time, slurm_state) VALUES ('rc-5', 'u', '{n}', 'running', now(), 'Completed')")" \
         jobs_slurm_state_check "row check: a slurm_state with a lower-case letter refused"
 is "$(sq hjo "SELECT count(*) FROM jobs WHERE id LIKE 'rc%'")" 0 "row check: nothing refused was stored"
+# sql/0068 tries the rules in a cheaper form first: it must judge every row as the rules do
+# (same acceptance, same rule named), on rows that break each of the 24 rules and rows that pass
+rcd=$(psql -X -q -At -v ON_ERROR_STOP=1 -h "$HJO_PGHOST" -p "$HJO_PGPORT" -U postgres -d hjo \
+        -f "$top_srcdir/tests/integration/row_check_diff.sql" 2>&1 | tail -1)
+is "$(echo "$rcd" | awk '{ print $1, ($2 > 300), ($3 > 3000), $4 }')" "0 1 1 25" \
+        "row check: the cheap form judges 6,000 edge-value rows as the 24 rules do ($rcd)"
 
 # ---- least-privilege database roles (sql/0030_roles.sql) -------------------------------------
 asrole() { # asrole ROLE SQL: exit status of running SQL as ROLE
