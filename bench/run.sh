@@ -33,6 +33,7 @@
 # BENCH_QUERIES_JOBS (10000), BENCH_QUERIES_SAMPLES (1000000), BENCH_QUERIES_REQS (50),
 # BENCH_HJO_BUILD=DIR (use that build, do not build),
 # BENCH_STATEMENT_TIMEOUT_MS (30000: hjo-api's HJO_STATEMENT_TIMEOUT_MS),
+# BENCH_EVENT_BATCH_MAX (32: hjo-api's HJO_EVENT_BATCH_MAX; 1 applies each event alone),
 # BENCH_KEEP=1 keeps the temp dir, BENCH_NO_DOCS=1 leaves docs/performance.md alone,
 # BENCH_SKIP_INGEST=1, BENCH_SKIP_SAMPLES=1, BENCH_SKIP_METRICS=1, BENCH_SKIP_QUERIES=1,
 # BENCH_SKIP_COLLECTORD=1, BENCH_PGSS=1.
@@ -169,7 +170,10 @@ HJO_SOCKET_MODE=0666
 # The /metrics statements of 100,000 jobs with GPUs run for seconds while the page streams
 # (docs/operations.md): above the 5 s default on a busy 2-core machine.
 HJO_STATEMENT_TIMEOUT_MS=${BENCH_STATEMENT_TIMEOUT_MS:-30000}
+# job events applied together (fcgi/evbatch.c); 1 = each alone
+HJO_EVENT_BATCH_MAX=${BENCH_EVENT_BATCH_MAX:-32}
 export DATABASE_URL SCHEDULER_BACKEND SEED_DEMO HJO_WORKERS HJO_SOCKET_MODE HJO_STATEMENT_TIMEOUT_MS
+export HJO_EVENT_BATCH_MAX
 "$HJO_ADMIN_BIN" migrate --sql-dir "$SRC/sql" >>"$TMP/log/hjo-admin.log" 2>&1 ||
         { hjo_tail_log "$TMP/log/hjo-admin.log"; die "hjo-admin migrate failed"; }
 
@@ -757,7 +761,8 @@ md=$TMP/out/bench.md
                 echo "### 1. Event ingest"
                 echo
                 echo "\`wrk -t$THREADS -c$CONNS -d$DURATION --latency -s bench/ingest.lua\`; each job = one \`POST /v1/events/job-started\`"
-                echo "then, after its answer, one \`POST /v1/events/job-finished\`; synchronous_commit on; hjo-api $WORKERS workers;"
+                echo "then, after its answer, one \`POST /v1/events/job-finished\`; synchronous_commit on; hjo-api $WORKERS workers"
+                echo "(HJO_EVENT_BATCH_MAX=$HJO_EVENT_BATCH_MAX: events reaching a worker together share a transaction);"
                 echo "ceiling = \`bench/ceiling_fcgi.c\` ($WORKERS processes, one prepared INSERT per request) behind the same nginx."
                 echo "Runs alternate hjo / ceiling; medians of $RUNS runs (latency: median of the runs' percentiles)."
                 echo

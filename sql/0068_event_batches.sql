@@ -76,6 +76,13 @@ DECLARE
         v_message text;
 BEGIN
         BEGIN
+                -- The finished jobs' rows, locked in id order as hjo_ingest_batch locks them
+                -- (0066): an UPDATE over several rows would lock them in its join's order.
+                PERFORM 1 FROM jobs j
+                WHERE j.id IN (SELECT x.job_id
+                               FROM jsonb_to_recordset(p_events) AS x(kind text, job_id text)
+                               WHERE x.kind = 'finished')
+                ORDER BY j.id FOR UPDATE;
                 WITH ev AS (
                         SELECT x.*, count(*) OVER (PARTITION BY x.job_id) AS n_job
                         FROM jsonb_to_recordset(p_events) AS x(
