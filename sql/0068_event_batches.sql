@@ -58,13 +58,13 @@ ALTER TABLE jobs VALIDATE CONSTRAINT jobs_row_check;
 -- the parameters of the function of its kind without their p_ prefix, and principal (the
 -- audit principal of the request that sent it).
 --
--- The common events go through two set-based statements: the start of a job no other event of
--- the batch names (a new job), and the finish of such a running job that has no samples (its
--- summary is empty).  They do what the per-event functions do for those cases, and the same
--- audit rows.  Every other event (a job named twice in the batch, a known job started again,
--- an unknown or finished job, a job with samples, anything the set-based statement refused)
--- goes through hjo_job_started / hjo_job_finished, in the batch's order, each in its own
--- subtransaction.
+-- The common events go through one set-based statement: the start of a job no other event of
+-- the batch names (a new job), and the finish of such a job while it runs (with its summary
+-- when samples reached it).  It does what the per-event functions do for those cases, and
+-- writes the same audit rows.  Every other event (a job named twice in the batch, a known job
+-- started again, an unknown or finished job, a finish before the start, anything the set-based
+-- statement refused) goes through hjo_job_started / hjo_job_finished, in the batch's order,
+-- each in its own subtransaction.
 CREATE TYPE hjo_event AS (
         ord integer, kind text, job_id text, "user" text, nodes text[], ts timestamptz,
         cpus integer, mem_mb bigint, gpus integer, vendor text, devices text[], cgroup text,
@@ -97,9 +97,27 @@ BEGIN
                 ), started AS (
                         SELECT * FROM ev WHERE ev.kind = 'started' AND ev.n_job = 1
                 ), finished AS (
+                        -- the finish of a running job, with its summary when a sample
+                        -- reached it: hjo_job_finished's rule (0060), the row read under the
+                        -- lock taken above
                         SELECT ev.*, hjo_final_state(ev.slurm, ev.final, ev.exit, ev.signal)
-                                        AS state
-                        FROM ev WHERE ev.kind = 'finished' AND ev.n_job = 1
+                                        AS state,
+                               j.start_time AS j_start, j.allocated_cpus AS j_cpus,
+                               j.allocated_memory_mb AS j_mem_mb, j.allocated_gpus AS j_gpus,
+                               EXISTS (SELECT 1 FROM metric_latest l WHERE l.job_id = j.id)
+                               OR EXISTS (SELECT 1 FROM gpu_latest g WHERE g.job_id = j.id)
+                                        AS has_samples
+                        FROM ev JOIN jobs j ON j.id = ev.job_id
+                        WHERE ev.kind = 'finished' AND ev.n_job = 1
+                          AND j.state IN ('pending', 'running')
+                          AND (j.start_time IS NULL OR j.start_time <= ev.ts)
+                ), summary AS (
+                        -- a condition on f alone, so the rollups are probed for those only
+                        SELECT f.job_id, s.*
+                        FROM finished f,
+                             LATERAL hjo_job_summary_calc(f.job_id, f.j_start, f.ts, f.j_cpus,
+                                                          f.j_mem_mb, f.j_gpus) s
+                        WHERE f.has_samples
                 ), ins AS (
                         INSERT INTO jobs (id, user_name, nodes, state, start_time,
                                           allocated_cpus, allocated_memory_mb, allocated_gpus,
@@ -123,15 +141,16 @@ BEGIN
                             partition = coalesce(j.partition, f.partition),
                             account = coalesce(j.account, f.account),
                             cluster_name = coalesce(j.cluster_name, f.cluster),
+                            cpu_seconds = s.cpu_seconds, cpu_efficiency = s.cpu_efficiency,
+                            memory_peak_mb = s.memory_peak_mb,
+                            memory_peak_ratio = s.memory_peak_ratio,
+                            gpu_mean_utilization = s.gpu_mean_utilization,
+                            gpu_max_utilization = s.gpu_max_utilization,
+                            idle_gpu_hours = s.idle_gpu_hours,
                             summary_at = now(), updated_at = now()
-                        FROM finished f
+                        FROM finished f LEFT JOIN summary s ON s.job_id = f.job_id
                         WHERE j.id = f.job_id AND j.state IN ('pending', 'running')
                           AND (j.start_time IS NULL OR j.start_time <= f.ts)
-                          -- no sample reached it (the sample paths count them on the row,
-                          -- which a concurrent batch's lock makes this re-check)
-                          AND j.sample_count = 0 AND j.gpu_sample_count = 0
-                          AND NOT EXISTS (SELECT 1 FROM metric_latest l WHERE l.job_id = j.id)
-                          AND NOT EXISTS (SELECT 1 FROM gpu_latest g WHERE g.job_id = j.id)
                         RETURNING j.id
                 ), aud AS (
                         INSERT INTO audit_log (job_id, action, changed_by, source,

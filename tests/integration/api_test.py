@@ -60,6 +60,9 @@ SQL = {
                          " ' ' ORDER BY ord) FROM hjo_events_apply({events}::jsonb)",
     "job_brief":         "SELECT concat_ws(' ', state, array_to_string(nodes, ','), exit_code) "
                          "FROM jobs WHERE id = {id}",
+    "job_summary":       "SELECT concat_ws(' ', cpu_seconds, cpu_efficiency, memory_peak_mb, "
+                         "memory_peak_ratio, gpu_mean_utilization, gpu_max_utilization, "
+                         "idle_gpu_hours, summary_at IS NOT NULL) FROM jobs WHERE id = {id}",
     "audit_actions":     "SELECT string_agg(action || '/' || (changes->>'status'), ' ' ORDER BY id)"
                          " FROM audit_log WHERE job_id = {id}",
     "node_sample_insert": "INSERT INTO node_samples (node, ts, cpu_usage_percent, "
@@ -1808,10 +1811,15 @@ def g_event_batches():
             started(jid, nodes=["eb01"], ts=iso(t0), cpu_allocation=4, memory_allocation_mb=4096)
     for jid in ids["done"]:
         finished(jid, ts=iso(t0 + dt.timedelta(minutes=5)), exit_code=0)
-    for jid in ids["smp"]:
+    # a control job like the "smp" ones, finished alone (nothing else waiting: the per-event
+    # function): its summary is what each of theirs must be, whichever path applies them
+    ctl = new_id("eb-ctl-")
+    started(ctl, nodes=["eb01"], ts=iso(t0), cpu_allocation=4, memory_allocation_mb=4096)
+    for jid in ids["smp"] + [ctl]:
         sample(jid, cpu_usage=50, memory_usage_mb=1024, node="eb01",
                timestamp=iso(t0 + dt.timedelta(minutes=1)))
     fin = iso(t0 + dt.timedelta(minutes=20))
+    finished(ctl, ts=fin, exit_code=0)
     ops = []  # (job, path, body, expected status, expected "status" or error field)
     for jid in ids["new"]:
         ops.append((jid, "job-started", {"job_id": jid, "user": "eb", "node_list": ["eb02"],
@@ -1900,13 +1908,36 @@ def g_event_batches():
              "some events were applied together (audit rows of one transaction)")
     except Exception as e:
         T.ok(False, "psql checks", why=str(e))
-    for jid in ids["smp"][:2]:
-        g = get_job(jid)
-        T.eq(((g.json or {}).get("memory_peak_mb"), (g.json or {}).get("sample_count")),
-             (1024, 1), "a finished job with samples has its summary", g)
+    g = get_job(ctl)
+    T.eq(((g.json or {}).get("memory_peak_mb"), (g.json or {}).get("sample_count")),
+         (1024, 1), "the control job, finished alone, has its summary", g)
+    try:
+        want_sum = psql("job_summary", id=ctl)
+        got_sum = {jid: psql("job_summary", id=jid) for jid in ids["smp"]}
+        T.ok(want_sum.endswith(" t") and all(v == want_sum for v in got_sum.values()),
+             "finished jobs with samples: the same summary as the one finished alone",
+             why=f"alone: {want_sum}; batched: {got_sum}")
+    except Exception as e:
+        T.ok(False, "psql summary checks", why=str(e))
 
     # hjo_events_apply itself, with what the API never sends: an event its set-based path
     # refuses (id "..") undoes that path, and every event is then applied alone
+    c = new_id("eb-sql-")
+    started(c, nodes=["eb01"], ts=iso(t0), cpu_allocation=4, memory_allocation_mb=4096)
+    sample(c, cpu_usage=50, memory_usage_mb=1024, node="eb01",
+           timestamp=iso(t0 + dt.timedelta(minutes=1)))
+    try:
+        got = psql("events_apply", events=json.dumps([
+            {"ord": 0, "kind": "finished", "job_id": c, "ts": fin, "exit": "0", "source": "t",
+             "corr": "c", "principal": "sql"},
+            {"ord": 1, "kind": "started", "job_id": new_id("eb-sql-"), "user": "eb",
+             "nodes": "{eb05}", "ts": iso(t0), "source": "t", "corr": "c",
+             "principal": "sql"}]))
+        T.eq((got, psql("job_summary", id=c)), ("0:updated 1:created", want_sum),
+             "hjo_events_apply: a job with samples finished in the set-based statement gets "
+             "the summary the per-event finish gives")
+    except Exception as e:
+        T.ok(False, "hjo_events_apply summary check", why=str(e))
     a, b2 = new_id("eb-sql-"), new_id("eb-sql-")
     ev = [{"ord": 0, "kind": "started", "job_id": a, "user": "eb", "nodes": "{eb05}",
            "ts": iso(t0), "source": "t", "corr": "c", "principal": "sql"},
