@@ -14,4 +14,4 @@ ITEST_WORKERS=2
 HJO_AUTH=required
 export HJO_AUTH
 itest_setup
-/usr/bin/python3 "$top_srcdir/tests/integration/api_test.py" basics job-started job-finished crud samples list prometheus
+/usr/bin/python3 "$top_srcdir/tests/integration/api_test.py" basics job-started event-batches job-finished crud samples list prometheus
