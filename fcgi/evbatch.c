@@ -2,9 +2,9 @@
  * fcgi/evbatch.c: job events applied in batches (see evbatch.h).
  *
  * Why: each event applied alone is a PL/pgSQL call with its own INSERT or UPDATE of the job row
- * (9 indexes), audit row and commit.  PostgreSQL spends most of that on work per statement and
+ * (9 index entries), audit row and commit.  PostgreSQL spends most of that on work per statement and
  * per transaction (executor start-up, the row check prepared again, the commit), not per row:
- * 8 start+finish pairs in two hjo_events_apply calls cost 235 us a pair against 650-780 us
+ * 8 start+finish pairs in two hjo_events_apply calls cost 230-250 us a pair against 650-780 us
  * applied one by one (pgbench, one client, same database; docs/performance.md).
  *
  * The batch is gathered by the worker's accept loop (fcgi/main.c): the listening socket is
@@ -28,7 +28,8 @@
 #include "strbuf.h"
 
 #define EVBATCH_MAX_MAX 256
-#define EVBATCH_JSON_MAX (64u * 1024 * 1024) /* 256 events of at most ~70 kB (4096 nodes) */
+/* the batch's JSON: an event that would not fit (bodies are up to 1 MiB) is applied alone */
+#define EVBATCH_JSON_MAX (64u * 1024 * 1024)
 
 /* The keys of each kind's parameters in hjo_events_apply's JSON, in STMT_JOB_STARTED /
    STMT_JOB_FINISHED order; the values are the same text parameters (arrays as {..} literals,
@@ -68,11 +69,6 @@ bool evbatch_pending(void)
         return b.n > 0;
 }
 
-bool evbatch_has_room(void)
-{
-        return b.n < b.max;
-}
-
 static bool another_waiting(void)
 {
         struct pollfd p = { .fd = b.listen_fd, .events = POLLIN };
@@ -91,7 +87,7 @@ int evbatch_defer(struct http_req *req, enum evbatch_kind kind, const char *cons
         int r = -EAGAIN;
 
         /* a kept FastCGI connection (fastcgi_keep_conn) is answered at once: fcgi/main.c */
-        if (b.max <= 1 || !evbatch_has_room() || req->fcgx->keepConnection ||
+        if (b.n >= b.max || b.max <= 1 || req->fcgx->keepConnection ||
             (b.n == 0 && !another_waiting()))
                 return -EAGAIN;
         o = json_object_new_object();

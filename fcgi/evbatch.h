@@ -37,8 +37,6 @@ MUST_CHECK int evbatch_defer(struct http_req *req, enum evbatch_kind kind,
                              const char *const *params, const char *job_id);
 /* Whether events are kept, waiting for evbatch_flush(). */
 bool evbatch_pending(void);
-/* Whether the batch has room for another event. */
-bool evbatch_has_room(void);
 /* Applies the kept events in one transaction on db and answers each request. */
 void evbatch_flush(struct db *db);
 /* An event's answers, alone or from a batch: 200 {"status","job_id","message"}, or the error

@@ -1819,7 +1819,13 @@ def g_event_batches():
         sample(jid, cpu_usage=50, memory_usage_mb=1024, node="eb01",
                timestamp=iso(t0 + dt.timedelta(minutes=1)))
     fin = iso(t0 + dt.timedelta(minutes=20))
-    finished(ctl, ts=fin, exit_code=0)
+    # a lone start and the control's finish give the per-event functions' messages, which the
+    # batch's set-based path must answer too
+    lone = new_id("eb-lone-")
+    msg = {("job-started", "created"):
+           (started(lone, nodes=["eb02"], ts=iso(t0)).json or {}).get("message"),
+           ("job-finished", "updated"):
+           (finished(ctl, ts=fin, exit_code=0).json or {}).get("message")}
     ops = []  # (job, path, body, expected status, expected "status" or error field)
     for jid in ids["new"]:
         ops.append((jid, "job-started", {"job_id": jid, "user": "eb", "node_list": ["eb02"],
@@ -1868,9 +1874,13 @@ def g_event_batches():
                 bad.append(f"{jid} {path}: {r.status} {r.body[:200]!r}")
         elif r.status != 200 or js.get("job_id") != jid or (what and js.get("status") != what):
             bad.append(f"{jid} {path}: {r.status} {r.body[:200]!r} (wanted {what})")
+        want_msg = msg.get((path, what))
+        if want_msg is not None and js.get("message") != want_msg:
+            bad.append(f"{jid} {path}: message {js.get('message')!r}, alone {want_msg!r}")
         if what is None:
             dup_st.setdefault(jid, []).append(js.get("status"))
-    T.ok(not bad, f"{len(ops)} concurrent events: each answered with its own event's result",
+    T.ok(not bad, f"{len(ops)} concurrent events: each answered with its own event's result "
+         "(and the message a lone event gets)",
          why="\n".join(bad[:10]))
     T.ok(all(sorted(v) == ["created", "skipped"] for v in dup_st.values()),
          "a job started twice at once: one 'created', one 'skipped'", why=str(dup_st))
