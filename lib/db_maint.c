@@ -17,16 +17,10 @@
 static const char SQL_MAINTAIN_TABLE[] =
         "SELECT action, part, n FROM hjo_maintain_table($1, $2::int, $3::int)";
 
-/* The latest-sample rows of jobs that ended before the cutoff ($1 seconds ago).  The join
-   starts from the small latest tables (running and recent jobs once pruned). */
-static const char SQL_PRUNE_LATEST[] =
-        "WITH m AS (DELETE FROM metric_latest l USING jobs j"
-        "  WHERE j.id = l.job_id AND j.end_time < now() - make_interval(secs => $1::float8)"
-        "  RETURNING 1),"
-        " g AS (DELETE FROM gpu_latest l USING jobs j"
-        "  WHERE j.id = l.job_id AND j.end_time < now() - make_interval(secs => $1::float8)"
-        "  RETURNING 1)"
-        " SELECT (SELECT count(*) FROM m), (SELECT count(*) FROM g)";
+/* The latest-sample rows of jobs that ended before the cutoff ($1 seconds ago), after their
+   running aggregates moved into the jobs row and their open minutes into the rollups
+   (sql/0069_sample_live.sql). */
+static const char SQL_PRUNE_LATEST[] = "SELECT metric, gpu FROM hjo_latest_retire($1::float8)";
 
 static const char SQL_PART_TABLES[] = "SELECT parent, retention FROM hjo_part_specs() ORDER BY ord";
 

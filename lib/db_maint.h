@@ -61,7 +61,9 @@ MUST_CHECK int db_maintain_table(struct db *db, const char *table, int64_t ahead
  * Deletes the rows of metric_latest and gpu_latest (the newest sample of each job node and GPU,
  * read by /metrics and by collectord's job list) of jobs that ended more than ended_seconds
  * ago: without it they keep a row for every job ever run, and /metrics' join reads them all.
- * A late sample of such a job makes its row again; the next run removes it.  One statement.
+ * Their running aggregates move into the jobs row and their open minutes into the rollups
+ * first (hjo_latest_retire, sql/0069), so nothing a reader sees changes.  A late sample of such
+ * a job makes its row again; the next run removes it.  One transaction.
  * 0 and the counts in *ret_metric / *ret_gpu, or the errors of db_exec_text().
  */
 MUST_CHECK int db_maint_prune_latest(struct db *db, int64_t ended_seconds, int64_t *ret_metric,

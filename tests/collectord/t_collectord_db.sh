@@ -67,14 +67,14 @@ wait "$pid"
 is "$?" 0 "daemon exits 0 on SIGTERM"
 is "$(grep -c 'configuration reloaded' "$HJO_TMP/c3.log")" 1 "SIGHUP reloads the configuration"
 is "$(sq "SELECT count(*) >= 6 FROM metric_samples WHERE job_id='slurm-101'")" t "daemon cycles stored samples"
-is "$(sq "SELECT count(*) FROM jobs j WHERE j.id IN ('slurm-101','slurm-500') AND j.sample_count = (SELECT count(*) FROM metric_samples m WHERE m.job_id = j.id) AND abs(j.cpu_usage_sum - (SELECT sum(cpu_usage) FROM metric_samples m WHERE m.job_id = j.id)) < 1e-9 AND j.max_cpu_usage = (SELECT max(cpu_usage) FROM metric_samples m WHERE m.job_id = j.id) AND j.max_memory_usage_mb = (SELECT max(memory_usage_bytes) / 1048576.0 FROM metric_samples m WHERE m.job_id = j.id) AND j.last_sample_at = (SELECT max(ts) FROM metric_samples m WHERE m.job_id = j.id)")" 2 \
+is "$(sq "SELECT count(*) FROM (SELECT (hjo_job_live(x)).* FROM jobs x) j WHERE j.id IN ('slurm-101','slurm-500') AND j.sample_count = (SELECT count(*) FROM metric_samples m WHERE m.job_id = j.id) AND abs(j.cpu_usage_sum - (SELECT sum(cpu_usage) FROM metric_samples m WHERE m.job_id = j.id)) < 1e-9 AND j.max_cpu_usage = (SELECT max(cpu_usage) FROM metric_samples m WHERE m.job_id = j.id) AND j.max_memory_usage_mb = (SELECT max(memory_usage_bytes) / 1048576.0 FROM metric_samples m WHERE m.job_id = j.id) AND j.last_sample_at = (SELECT max(ts) FROM metric_samples m WHERE m.job_id = j.id)")" 2 \
         "job aggregates exact (count, sum, max, last)"
 
 # idempotent: the same batch twice changes nothing
-before=$(sq "SELECT sample_count, cpu_usage_sum FROM jobs WHERE id='slurm-101'")
+before=$(sq "SELECT sample_count, cpu_usage_sum FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='slurm-101'")
 ts=$(sq "SELECT max(ts) FROM metric_samples WHERE job_id='slurm-101'")
 sq "SELECT count(*) FROM hjo_ingest_batch('n1', '$ts', '{slurm-101}', '{NULL}', '{50}', '{1}', '{NULL}', '{1}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{NULL}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}', NULL, NULL, NULL, NULL, NULL, false)" >/dev/null
-is "$(sq "SELECT sample_count, cpu_usage_sum FROM jobs WHERE id='slurm-101'")" "$before" "a repeated sample changes no aggregate"
+is "$(sq "SELECT sample_count, cpu_usage_sum FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='slurm-101'")" "$before" "a repeated sample changes no aggregate"
 
 m=$(curl -s "$HJO_URL/metrics")
 is "$(printf '%s\n' "$m" | grep -c '^hpc_job_cpu_seconds_total{job_id="slurm-101",user="alice",node="n1"}')" 1 "/metrics: hpc_job_cpu_seconds_total"
@@ -105,7 +105,7 @@ curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
 is "$?" 0 "v1 without cpuacct: --once exits 0"
 is "$(sq "SELECT count(*), bool_and(cpu_usage IS NULL), bool_and(cpu_seconds IS NULL), min(memory_usage_bytes), min(memory_peak_bytes), min(memory_anon_bytes) FROM metric_samples WHERE job_id='slurm-777'")" \
         "1|t|t|52428800|62914560|41943040" "v1 without cpuacct: a memory-only sample (cpu_usage, cpu_seconds NULL)"
-is "$(sq "SELECT sample_count, cpu_missing_count, cpu_usage_sum, coalesce(max_cpu_usage::text, 'null'), max_memory_usage_mb FROM jobs WHERE id='slurm-777'")" \
+is "$(sq "SELECT sample_count, cpu_missing_count, cpu_usage_sum, coalesce(max_cpu_usage::text, 'null'), max_memory_usage_mb FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='slurm-777'")" \
         "1|1|0|null|50" "v1 without cpuacct: aggregates count the sample, no CPU figure"
 is "$(curl -s "$HJO_URL/v1/jobs/slurm-777" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["avg_cpu_usage"], d["max_cpu_usage"], d["cpu_usage"])')" \
         "None None None" "v1 without cpuacct: the job's avg/max/latest CPU are null"

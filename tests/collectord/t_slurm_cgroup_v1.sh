@@ -169,7 +169,7 @@ if [ -n "$cga" ] && [ ! -d "/sys/fs/cgroup/cpuacct/${cga#/sys/fs/cgroup/memory/}
         ok "$(case $_row in "1|t|"[1-9]*) echo 0 ;; *) echo 1 ;; esac)" \
                 "default v1 setup: ... and stores a memory-only sample for it (cpu_usage and cpu_seconds NULL, memory > 0)" \
                 "$_row $(cat "$T/cad.log")"
-        is "$(sq "SELECT sample_count, cpu_missing_count, coalesce(max_cpu_usage::text, 'null'), max_memory_usage_mb > 0 FROM jobs WHERE id='slurm-$ja'")" \
+        is "$(sq "SELECT sample_count, cpu_missing_count, coalesce(max_cpu_usage::text, 'null'), max_memory_usage_mb > 0 FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='slurm-$ja'")" \
                 "1|1|null|t" "default v1 setup: job aggregates count the sample, no CPU figure invented"
 fi
 scancel "$ja" >/dev/null 2>&1

@@ -252,8 +252,9 @@ sql("""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_byt
 for k in range(6):
     for _ in range(2):  # the second post of each is a duplicate: never counted twice
         sample("st-roll", NOW - dt.timedelta(minutes=30, seconds=-k * 10), 33.3 + k, 5.5, node="r1")
-def rollups_equal_raw(what):
-    """Every rollup and latest row, whoever wrote the samples, against the raw rows."""
+def rollups_equal_raw(what, latest=True):
+    """Every rollup and latest row, whoever wrote the samples, against the raw rows (the latest
+    rows only while they are kept: latest=False after hjo_latest_retire)."""
     for res, unit in (("1m", "minute"), ("1h", "hour")):
         diff = sql(f"""
             SELECT count(*) FROM (
@@ -266,7 +267,7 @@ def rollups_equal_raw(what):
                      max(gpu_usage) AS gma, count(*) FILTER (WHERE gpu_usage < 1) AS gi,
                      max(cpu_seconds) AS csm, max(memory_peak_bytes) AS mpm
               FROM metric_samples GROUP BY 1, 2, 3) raw
-            FULL JOIN metric_rollup_{res} r
+            FULL JOIN metric_rollup_{res}_all r
               ON r.job_id = raw.job_id AND r.node = raw.node AND r.bucket = raw.b
             WHERE (raw.n, raw.cn, raw.cs, raw.cmi, raw.cma, raw.mn, raw.ms, raw.mmi, raw.mma,
                    raw.gn, raw.gs, raw.gmi, raw.gma, raw.gi, raw.csm, raw.mpm)
@@ -274,7 +275,7 @@ def rollups_equal_raw(what):
                   (r.n, r.cpu_n, r.cpu_sum, r.cpu_min, r.cpu_max, r.mem_n, r.mem_sum, r.mem_min,
                    r.mem_max, r.gpu_n, r.gpu_sum, r.gpu_min, r.gpu_max, r.gpu_idle_n,
                    r.cpu_seconds_max, r.mem_peak_max)""")
-        ok(diff == "0", f"{what}metric_rollup_{res} equals the aggregates of the raw rows, "
+        ok(diff == "0", f"{what}metric_rollup_{res}_all equals the aggregates of the raw rows, "
            "every bucket", f"{diff} buckets differ")
         diff = sql(f"""
             SELECT count(*) FROM (
@@ -295,6 +296,8 @@ def rollups_equal_raw(what):
                    r.mem_sum, r.mem_min, r.mem_max)""")
         ok(diff == "0", f"{what}gpu_rollup_{res} equals the aggregates of the raw rows",
            f"{diff} differ")
+    if not latest:
+        return
     diff = sql("""
         SELECT count(*) FROM (SELECT DISTINCT ON (job_id, node) * FROM metric_samples
                               ORDER BY job_id, node, ts DESC) raw
@@ -325,7 +328,7 @@ nraw = int(sql("SELECT count(*) FROM metric_samples WHERE job_id = 'st-roll'"))
 ok(s == 200 and js["resolution"] == "raw" and js["total"] == nraw,
    f"3 days x 2 nodes at 1/min ({nraw} samples), limit 10000: auto answers raw", js.get("total"))
 s, js = req("GET", "/v1/jobs/st-roll/metrics")
-nb = int(sql("SELECT count(*) FROM metric_rollup_1h WHERE job_id = 'st-roll'"))
+nb = int(sql("SELECT count(*) FROM metric_rollup_1h_all WHERE job_id = 'st-roll'"))
 ok(js["resolution"] == "1h" and js["total"] == nb == len(js["samples"]),
    f"the same with the default limit: 1h, the whole job in one answer ({nb})", js["total"])
 s, js = req("GET", "/v1/jobs/st-roll/metrics?start_time=" + iso(NOW - dt.timedelta(hours=4))
@@ -339,7 +342,7 @@ sql("""INSERT INTO metric_samples (job_id, node, ts, cpu_usage, memory_usage_byt
        FROM generate_series(1, 1080) g""" % iso(TD))
 s, js = req("GET", "/v1/jobs/st-dense/metrics")
 ok(js["resolution"] == "1m" and js["total"] == int(sql(
-    "SELECT count(*) FROM metric_rollup_1m WHERE job_id = 'st-dense'")) <= 1000,
+    "SELECT count(*) FROM metric_rollup_1m_all WHERE job_id = 'st-dense'")) <= 1000,
    "1080 samples in 3 hours: auto answers 1m (every minute of the job)", js["total"])
 s, js = req("GET", "/v1/jobs/st-dense/metrics?limit=2000")
 ok(js["resolution"] == "raw" and js["total"] == 1080, "... and raw with limit=2000", js["total"])
@@ -352,7 +355,7 @@ want = sql(f"""SELECT count(*) || ' ' || avg(cpu_usage) || ' ' || min(cpu_usage)
                FROM metric_samples WHERE job_id = 'st-roll' AND node = 'r2'
                  AND date_trunc('hour', ts, 'UTC') = '{h0["timestamp"]}'""").split()
 ok(js["resolution"] == "1h" and js["total"] == int(sql(
-    "SELECT count(*) FROM metric_rollup_1h WHERE job_id = 'st-roll' AND node = 'r2'"))
+    "SELECT count(*) FROM metric_rollup_1h_all WHERE job_id = 'st-roll' AND node = 'r2'"))
    and len(js["samples"]) == 2 and h0["node"] == "r2"
    and h0["sample_count"] == int(want[0]) and near(h0["cpu_usage"], float(want[1]))
    and near(h0["cpu_usage_min"], float(want[2])) and near(h0["cpu_usage_max"], float(want[3]))
@@ -817,7 +820,7 @@ for res in ("raw", "1m", "1h"):
 doc = same_doc("job", "st-roll", {"resolution": "1m", "limit": 2})
 ok(doc.startswith('{"job_id" : "st-roll", "resolution" : "1m", "samples" : [{"timestamp" : "')
    and doc.endswith('}], "total" : %s}' % sql(
-       "SELECT count(*) FROM metric_rollup_1m WHERE job_id = 'st-roll'")),
+       "SELECT count(*) FROM metric_rollup_1m_all WHERE job_id = 'st-roll'")),
    "the document's frame: PostgreSQL's spacing, samples then total", doc[:120])
 
 # nodes: nr1 (NULLs in every column now and then), nr2, nr3; nr-json: int4's largest job_count,
@@ -907,7 +910,7 @@ ok(s == 200 and js["stored"] == 3 and js["duplicates"] == 1,
    "the same (job, node) twice in one body: stored once, once a duplicate", js)
 rollups_equal_raw("after sample batches: ")
 agg = sql("""
-    SELECT count(*) FROM jobs j JOIN (
+    SELECT count(*) FROM jobs j0 CROSS JOIN LATERAL hjo_job_live(j0) j JOIN (
       SELECT job_id, count(*) AS n, count(*) - count(cpu_usage) AS miss, max(cpu_usage) AS mc,
              max(memory_usage_bytes) / 1048576.0 AS mm, count(gpu_usage) AS gn,
              max(gpu_usage) AS mg, max(ts) AS last, sum(cpu_usage) AS sc, sum(gpu_usage) AS sg
@@ -920,7 +923,7 @@ agg = sql("""
       AND abs(j.gpu_usage_sum - coalesce(r.sg, 0)) < 1e-6""")
 ok(agg == "3", "the job aggregates of sb-a, sb-g and sb-f equal those of their raw rows", agg)
 cur = sql("""SELECT j.cpu_usage || ' ' || j.memory_usage_mb || ' ' || coalesce(j.gpu_usage, -1)
-             FROM jobs j WHERE j.id = 'sb-a'""").split()
+             FROM jobs j0, hjo_job_live(j0) j WHERE j0.id = 'sb-a'""").split()
 ok(float(cur[0]) == 99 - 21 and float(cur[1]) == 4096 * 21 / 1048576 and float(cur[2]) == 10.5,
    "sb-a's current values: the newest batch's last node (b2), not the late batch's", cur)
 ok(f_before == "t" and sql("""
@@ -952,6 +955,36 @@ out = psql("-c", "BEGIN", "-c", f"""
 ok(len(out) == 2 and out[1] == "setting unset",
    "after hjo_ingest_batch the setting that sets the triggers aside is gone", out)
 rollups_equal_raw("a batch then direct INSERTs in one transaction: ")
+
+# ---- the open minute and the running aggregates in metric_latest (sql/0069) ---------------
+# The batches above kept each (job, node)'s latest minute open in metric_latest; the views (and
+# so every check above) include it.  No minute is both a rollup row and an open minute.
+ok(int(sql("SELECT count(*) FROM metric_latest WHERE job_id LIKE 'sb-%' AND m_bucket IS NOT NULL"))
+   > 0, "the sample batches left open minutes in metric_latest")
+both = sql("""SELECT count(*) FROM metric_latest l JOIN metric_rollup_1m r
+              ON r.job_id = l.job_id AND r.node = l.node AND r.bucket = l.m_bucket""")
+ok(both == "0", "no (job, node, minute) is both a metric_rollup_1m row and an open minute", both)
+# hjo_latest_retire (hjo-admin maintain): once sb-a and sb-g ended, their metric_latest rows go;
+# what the API shows of them does not change, and the rollup tables alone equal the raw rows.
+finish("sb-a", TB + dt.timedelta(minutes=10))
+finish("sb-g", TB + dt.timedelta(minutes=10))
+views = {}
+for j in ("sb-a", "sb-g", "sb-f"):
+    for path in (f"/v1/jobs/{j}", f"/v1/jobs/{j}/metrics?resolution=1m",
+                 f"/v1/jobs/{j}/metrics?resolution=1h", f"/v1/jobs/{j}/metrics?resolution=raw"):
+        views[path] = req("GET", path)
+ok(sql("SELECT sum(live_n) FROM metric_latest WHERE job_id IN ('sb-a', 'sb-g')") != "0",
+   "before the retire, sb-a's and sb-g's running aggregates are in metric_latest")
+got = sql("SELECT metric > 0 AND gpu > 0 FROM hjo_latest_retire(-3600)")
+ok(got == "t", "hjo_latest_retire moves the rows of ended jobs (metric and GPU)", got)
+ok(sql("SELECT count(*) FROM metric_latest WHERE job_id LIKE 'sb-%'") == "0",
+   "no metric_latest row of sb-* is left")
+same = [p for p, v in views.items() if req("GET", p) != v]
+ok(not same, "after the retire every job and metrics answer of sb-* is the same as before", same)
+rollups_equal_raw("after the retire (the tables alone): ", latest=False)
+jrow = sql("SELECT sample_count FROM jobs WHERE id = 'sb-a'")
+ok(jrow == str(views["/v1/jobs/sb-a"][1]["sample_count"]),
+   "sb-a's jobs row itself now holds the sample count the API showed", jrow)
 
 with open(os.path.join(os.environ["HJO_TMP"], "storage_test.n"), "w") as f:
     f.write(str(N[0]))
