@@ -146,7 +146,7 @@ def main():
            f" memory_file_bytes, swap_bytes, oom_kills FROM metric_samples WHERE job_id='{j1}'")
        == "12.5|2097152|t|3|10|20|1.5|0.25|100|200|0|0", "every sample column stored")
     ok(sql(f"SELECT gpu_usage FROM metric_samples WHERE job_id='{j2}'") == "75", "gpu_usage stored")
-    ok(sql(f"SELECT count(*) FROM jobs WHERE id='{unknown}'") == "0", "unknown job not created")
+    ok(sql(f"SELECT count(*) FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='{unknown}'") == "0", "unknown job not created")
     ok(sql(f"SELECT utilization_percent, memory_used_bytes, power_watts, temperature_celsius"
            f" FROM gpu_samples WHERE job_id='{j2}'") == "75|1024|120.5|61", "GPU sample stored")
     ok(sql(f"SELECT cpu_usage_percent, memory_used_bytes, memory_total_bytes, job_count"
@@ -156,12 +156,12 @@ def main():
 
     # idempotent replay
     before = sql(f"SELECT id, sample_count, cpu_usage_sum, max_cpu_usage, max_memory_usage_mb,"
-                 f" last_sample_at, gpu_sample_count FROM jobs WHERE id IN ('{j1}','{j2}') ORDER BY id")
+                 f" last_sample_at, gpu_sample_count FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id IN ('{j1}','{j2}') ORDER BY id")
     st, js = req("POST", "/v1/samples", b1)
     ok(st == 200 and js and (js["stored"], js["duplicates"], js["unknown_jobs"]) == (0, 2, 1),
        "replay: stored 0, duplicates 2, unknown_jobs 1", js)
     after = sql(f"SELECT id, sample_count, cpu_usage_sum, max_cpu_usage, max_memory_usage_mb,"
-                f" last_sample_at, gpu_sample_count FROM jobs WHERE id IN ('{j1}','{j2}') ORDER BY id")
+                f" last_sample_at, gpu_sample_count FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id IN ('{j1}','{j2}') ORDER BY id")
     ok(before == after, "replay changes no aggregate", f"{before}\n{after}")
     ok(sql("SELECT count(*) FROM gpu_samples WHERE job_id = '%s'" % j2) == "1", "replay: one GPU row")
 
@@ -180,7 +180,7 @@ def main():
     else:
         ok(False, "want_jobs: job metadata", js)
     ok(sql(f"SELECT sample_count, cpu_usage_sum, max_cpu_usage, max_memory_usage_mb, cpu_usage"
-           f" FROM jobs WHERE id='{j1}'") == "2|100.75|75.25|3|75.25",
+           f" FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='{j1}'") == "2|100.75|75.25|3|75.25",
        "aggregates exact: count, sum, max, max memory, latest")
     st, js = req("GET", f"/v1/jobs/{j1}/metrics", token=ADMIN)
     ok(st == 200 and js and js["total"] == 2, "GET /v1/jobs/{id}/metrics shows both samples", js)
@@ -198,7 +198,7 @@ def main():
     ok(sql(f"SELECT count(*) FROM metric_samples WHERE job_id IN ('{j1}','{j3}') AND ts > now() - interval '8 s'"
            f" AND cpu_usage IS NULL AND memory_usage_bytes > 0") == "2", "stored with cpu_usage NULL")
     ok(sql(f"SELECT sample_count, cpu_missing_count, cpu_usage_sum, max_cpu_usage, max_memory_usage_mb,"
-           f" coalesce(cpu_usage::text, 'null') FROM jobs WHERE id='{j1}'") == "3|1|100.75|75.25|4|null",
+           f" coalesce(cpu_usage::text, 'null') FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id='{j1}'") == "3|1|100.75|75.25|4|null",
        "aggregates: sample counted, CPU sum and max unchanged, latest cpu_usage null")
     st, js = req("GET", f"/v1/jobs/{j1}", token=ADMIN)
     ok(st == 200 and js and js["sample_count"] == 3 and js["avg_cpu_usage"] == 50.375
@@ -211,10 +211,10 @@ def main():
     st, js = req("GET", f"/v1/jobs/{j1}/metrics", token=ADMIN)
     cpus = [x["cpu_usage"] for x in (js or {}).get("samples", [])]
     ok(st == 200 and cpus == [25.5, 75.25, None], "GET /v1/jobs/{id}/metrics: cpu_usage null in the memory-only sample", js)
-    before = sql(f"SELECT sample_count, cpu_missing_count, cpu_usage_sum FROM jobs WHERE id IN ('{j1}','{j3}') ORDER BY id")
+    before = sql(f"SELECT sample_count, cpu_missing_count, cpu_usage_sum FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id IN ('{j1}','{j3}') ORDER BY id")
     st, js = req("POST", "/v1/samples", b3)
     ok(st == 200 and js and js["duplicates"] == 2 and before == sql(
-        f"SELECT sample_count, cpu_missing_count, cpu_usage_sum FROM jobs WHERE id IN ('{j1}','{j3}') ORDER BY id"),
+        f"SELECT sample_count, cpu_missing_count, cpu_usage_sum FROM (SELECT (hjo_job_live(x)).* FROM jobs x) jobs WHERE id IN ('{j1}','{j3}') ORDER BY id"),
        "memory-only replay: duplicates 2, no aggregate changed", js)
     text = metrics_text()
     ok(f'hpc_job_memory_usage_bytes{{job_id="{j3}"' in text and f'hpc_job_memory_usage_bytes{{job_id="{j1}"' in text,
