@@ -973,6 +973,11 @@ for j in ("sb-a", "sb-g", "sb-f"):
     for path in (f"/v1/jobs/{j}", f"/v1/jobs/{j}/metrics?resolution=1m",
                  f"/v1/jobs/{j}/metrics?resolution=1h", f"/v1/jobs/{j}/metrics?resolution=raw"):
         views[path] = req("GET", path)
+st_l, lst = req("GET", "/v1/jobs?limit=500")
+in_list = {j["id"]: j for j in (lst or {}).get("jobs", [])}
+ok(st_l == 200 and all(in_list.get(j) == views[f"/v1/jobs/{j}"][1] for j in ("sb-a", "sb-g", "sb-f")),
+   "GET /v1/jobs shows sb-a, sb-g and sb-f as GET /v1/jobs/{id} does (running aggregates included)",
+   [in_list.get("sb-a"), views["/v1/jobs/sb-a"][1]])
 ok(sql("SELECT sum(live_n) FROM metric_latest WHERE job_id IN ('sb-a', 'sb-g')") != "0",
    "before the retire, sb-a's and sb-g's running aggregates are in metric_latest")
 got = sql("SELECT metric > 0 AND gpu > 0 FROM hjo_latest_retire(-3600)")
