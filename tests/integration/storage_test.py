@@ -13,8 +13,10 @@ import datetime as dt
 import http.client
 import json
 import os
+import random
 import subprocess
 import sys
+import threading
 import urllib.parse
 
 TOP = os.environ["top_srcdir"]
@@ -975,7 +977,8 @@ for j in ("sb-a", "sb-g", "sb-f"):
         views[path] = req("GET", path)
 st_l, lst = req("GET", "/v1/jobs?limit=500")
 in_list = {j["id"]: j for j in (lst or {}).get("jobs", [])}
-ok(st_l == 200 and all(in_list.get(j) == views[f"/v1/jobs/{j}"][1] for j in ("sb-a", "sb-g", "sb-f")),
+ok(st_l == 200
+   and all(in_list.get(j) == views[f"/v1/jobs/{j}"][1] for j in ("sb-a", "sb-g", "sb-f")),
    "GET /v1/jobs shows sb-a, sb-g and sb-f as GET /v1/jobs/{id} does (running aggregates included)",
    [in_list.get("sb-a"), views["/v1/jobs/sb-a"][1]])
 ok(sql("SELECT sum(live_n) FROM metric_latest WHERE job_id IN ('sb-a', 'sb-g')") != "0",
@@ -990,6 +993,97 @@ rollups_equal_raw("after the retire (the tables alone): ", latest=False)
 jrow = sql("SELECT sample_count FROM jobs WHERE id = 'sb-a'")
 ok(jrow == str(views["/v1/jobs/sb-a"][1]["sample_count"]),
    "sb-a's jobs row itself now holds the sample count the API showed", jrow)
+
+# ---- concurrent batches (sql/0069) ---------------------------------------------------------
+# One job on four nodes and two on one node each; 4 minutes of 10-second intervals per node,
+# shuffled (so most bodies find an open minute that is later, earlier or the same as theirs),
+# posted by 8 clients at once (hjo-api has 4 workers).  Meanwhile cc-f finishes (its later
+# samples are refused, those before its end arriving after it are late samples) and
+# hjo_latest_retire runs in a loop, so cc-f's rows are retired while its late samples still
+# arrive.  Afterwards every rollup bucket, with the open minutes, and every job aggregate equals
+# the raw rows.  (Without the batch's job locks, cc-h's buckets differ.)
+TC = (NOW - dt.timedelta(hours=2)).replace(second=0, microsecond=0)
+start("cc-a", TC - dt.timedelta(hours=1), cpus=8, nodes=("c1", "c2", "c3", "c4"))
+start("cc-b", TC - dt.timedelta(hours=1), cpus=2, nodes=("c1",))
+start("cc-f", TC - dt.timedelta(hours=1), cpus=2, nodes=("c2",))
+cc_bodies = []
+for ni, node in enumerate(("c1", "c2", "c3", "c4")):
+    for k in range(24):
+        smp = [{"job_id": "cc-a", "cpu_usage": (7 * k + 13 * ni) % 100 + 0.5,
+                "memory_usage_bytes": 1048576 * (k + ni + 1), "cpu_seconds": 3.0 * k + ni,
+                "memory_peak_bytes": 2097152 * (k + 1)}]
+        if node == "c1":
+            smp.append({"job_id": "cc-b", "cpu_usage": None if k % 5 == 0 else 40.25,
+                        "memory_usage_bytes": 4096 * k})
+        if node == "c2":
+            smp.append({"job_id": "cc-f", "cpu_usage": 12.5 * (k % 8),
+                        "memory_usage_bytes": 8192 * k, "cpu_seconds": 1.5 * k})
+        cc_bodies.append({"node": node, "timestamp": iso(TC + dt.timedelta(seconds=10 * k)),
+                          "samples": smp})
+# and one job on one node with 10 minutes of intervals: every pair of its bodies in flight at
+# once reads and writes the same open minute
+start("cc-h", TC - dt.timedelta(hours=1), cpus=1, nodes=("c5",))
+for k in range(60):
+    cc_bodies.append({"node": "c5", "timestamp": iso(TC + dt.timedelta(seconds=10 * k)),
+                      "samples": [{"job_id": "cc-h", "cpu_usage": (11 * k) % 100 + 0.25,
+                                   "memory_usage_bytes": 65536 * (k % 13)}]})
+random.Random(7).shuffle(cc_bodies)
+cc_res = []
+cc_done = threading.Event()
+
+
+def cc_post(chunk):
+    for b in chunk:
+        st, js = req("POST", "/v1/samples", b, check_spec=False)
+        cc_res.append((st, (js or {}).get("stored")))
+
+
+def cc_retire():
+    while not cc_done.is_set():
+        sql("SELECT hjo_latest_retire(0)")
+
+
+cc_threads = [threading.Thread(target=cc_post, args=(cc_bodies[i::8],)) for i in range(8)]
+cc_ret = threading.Thread(target=cc_retire)
+for th in cc_threads:
+    th.start()
+cc_ret.start()
+finish("cc-f", TC + dt.timedelta(seconds=115))
+for th in cc_threads:
+    th.join()
+cc_done.set()
+cc_ret.join()
+cc_raw = int(sql("SELECT count(*) FROM metric_samples WHERE job_id LIKE 'cc-%'"))
+ok(len(cc_res) == 156 and all(st == 200 for st, _ in cc_res)
+   and sum(n or 0 for _, n in cc_res) == cc_raw,
+   "156 bodies from 8 clients at once: all 200, the stored counts add up to the raw rows",
+   [len(cc_res), cc_raw, sum(n or 0 for _, n in cc_res)])
+ok(sql(f"""SELECT count(*) FROM metric_samples
+            WHERE job_id = 'cc-f' AND ts <= '{iso(TC + dt.timedelta(seconds=115))}'""") == "12",
+   "cc-f: every sample up to its end (12 intervals) stored, before or after the finish")
+rollups_equal_raw("after concurrent batches and retires: ", latest=False)
+cc_agg = sql("""
+    SELECT count(*) FROM jobs j0 CROSS JOIN LATERAL hjo_job_live(j0) j JOIN (
+      SELECT job_id, count(*) AS n, count(*) - count(cpu_usage) AS miss, max(cpu_usage) AS mc,
+             max(memory_usage_bytes) / 1048576.0 AS mm, max(ts) AS last,
+             sum(cpu_usage) AS sc
+      FROM metric_samples WHERE job_id LIKE 'cc-%' GROUP BY job_id) r ON r.job_id = j.id
+    WHERE (j.sample_count, j.cpu_missing_count, j.max_cpu_usage, j.last_sample_at)
+          IS NOT DISTINCT FROM (r.n, r.miss, r.mc, r.last)
+      AND abs(j.max_memory_usage_mb - r.mm) < 1e-9
+      AND abs(j.cpu_usage_sum - coalesce(r.sc, 0)) < 1e-6""")
+ok(cc_agg == "4", "the job aggregates of cc-a, cc-b, cc-f and cc-h equal those of their raw rows",
+   cc_agg)
+ok(sql("""SELECT (j.cpu_efficiency, j.cpu_seconds, j.memory_peak_mb)
+                 IS NOT DISTINCT FROM (s.cpu_efficiency, s.cpu_seconds, s.memory_peak_mb)
+                 AND j.cpu_seconds IS NOT NULL
+          FROM jobs j, hjo_job_summary_calc(j.id, j.start_time, j.end_time, j.allocated_cpus,
+                                            j.allocated_memory_mb, j.allocated_gpus) s
+          WHERE j.id = 'cc-f'""") == "t",
+   "cc-f's summary is the one its stored samples give (late ones included)")
+ok(sql("""SELECT count(*) FROM metric_latest l JOIN metric_rollup_1m r
+          ON r.job_id = l.job_id AND r.node = l.node AND r.bucket = l.m_bucket""") == "0",
+   "after concurrent batches, still no minute both a rollup row and an open minute")
 
 with open(os.path.join(os.environ["HJO_TMP"], "storage_test.n"), "w") as f:
     f.write(str(N[0]))
