@@ -114,7 +114,7 @@ static int cmd_maintain(const struct cfg *cfg)
         struct db *db = NULL;
         struct db_err err = { 0 };
         size_t n_tables;
-        int64_t keep, latest_keep, n_metric = 0, n_gpu = 0;
+        int64_t keep, latest_keep, n_metric = 0, n_gpu = 0, n_folded = 0;
         int r, failed = 0;
 
         /* no statement timeout: moving strays out of a default partition may take long */
@@ -156,6 +156,18 @@ static int cmd_maintain(const struct cfg *cfg)
                 (void)snprintf(ng, sizeof(ng), "%lld", (long long)n_gpu);
                 log_kv(LOG_LVL_NOTICE, "maintenance", "action", "pruned-latest",
                        "metric_latest_rows", nm, "gpu_latest_rows", ng, NULL);
+        }
+        r = db_maint_fold_counts(db, &n_folded, &err);
+        if (r < 0) {
+                (void)log_errno(LOG_LVL_ERR, r, "folding the job counts failed",
+                                "sqlstate", err.sqlstate, NULL);
+                failed++;
+        } else {
+                char nf[24];
+
+                (void)snprintf(nf, sizeof(nf), "%lld", (long long)n_folded);
+                log_kv(LOG_LVL_NOTICE, "maintenance", "action", "folded-counts",
+                       "job_counts_rows", nf, NULL);
         }
         db_close(db);
         return failed ? 1 : 0;

@@ -22,6 +22,8 @@ static const char SQL_MAINTAIN_TABLE[] =
    (sql/0069_sample_live.sql). */
 static const char SQL_PRUNE_LATEST[] = "SELECT metric, gpu FROM hjo_latest_retire($1::float8)";
 
+static const char SQL_FOLD_COUNTS[] = "SELECT hjo_job_counts_fold()";
+
 static const char SQL_PART_TABLES[] = "SELECT parent, retention FROM hjo_part_specs() ORDER BY ord";
 
 static int retention_of(const char *s, enum db_maint_retention *ret)
@@ -106,6 +108,19 @@ int db_maint_prune_latest(struct db *db, int64_t ended_seconds, int64_t *ret_met
                 return r;
         *ret_metric = strtoll(db_res_value(res, 0, 0), NULL, 10);
         *ret_gpu = strtoll(db_res_value(res, 0, 1), NULL, 10);
+        db_res_free(res);
+        return 0;
+}
+
+int db_maint_fold_counts(struct db *db, int64_t *ret_rows, struct db_err *err)
+{
+        struct db_res *res = NULL;
+        int r;
+
+        r = db_exec_text(db, SQL_FOLD_COUNTS, 0, NULL, &res, err);
+        if (r < 0)
+                return r;
+        *ret_rows = strtoll(db_res_value(res, 0, 0), NULL, 10);
         db_res_free(res);
         return 0;
 }

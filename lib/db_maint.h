@@ -68,3 +68,12 @@ MUST_CHECK int db_maintain_table(struct db *db, const char *table, int64_t ahead
  */
 MUST_CHECK int db_maint_prune_latest(struct db *db, int64_t ended_seconds, int64_t *ret_metric,
                                      int64_t *ret_gpu, struct db_err *err);
+
+/*
+ * Folds the job_counts rows of database backends that have exited into backend 0 and drops
+ * empty groups (hjo_job_counts_fold, sql/0070): each backend that writes jobs adds to rows of
+ * its own, so the table grows with the backends seen since the last fold.  The counts do not
+ * change.  Gives up after 200 ms waiting for a lock (to run again next time).
+ * 0 and the number of rows folded in *ret_rows, or the errors of db_exec_text().
+ */
+MUST_CHECK int db_maint_fold_counts(struct db *db, int64_t *ret_rows, struct db_err *err);

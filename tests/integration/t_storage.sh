@@ -123,6 +123,15 @@ is "$(sqm "SELECT string_agg(job_id, ',' ORDER BY job_id) FROM metric_latest WHE
         "maintain drops the latest-sample rows of jobs ended over a day ago, keeps recent and running"
 check_log() { grep -q "$1" "$HJO_TMP/maint1.log"; }
 if check_log 'action=pruned-latest metric_latest_rows=1 gpu_latest_rows=1'; then is 1 1 "maintain logs the pruned rows"; else is 0 1 "maintain logs the pruned rows"; fi
+# the psql session that inserted the pl- jobs has exited: its job_counts rows are folded
+if grep -q 'action=folded-counts job_counts_rows=[1-9]' "$HJO_TMP/maint1.log"; then
+        is 1 1 "maintain folds the job counts of exited backends (and logs how many rows)"
+else
+        is 0 1 "maintain folds the job counts of exited backends (and logs how many rows)"
+fi
+is "$(sqm "SELECT count(*) FROM job_counts WHERE backend <> 0
+           AND backend NOT IN (SELECT pid FROM pg_stat_activity)")" 0 \
+        "no job_counts row of an exited backend is left after maintain"
 if check_log 'action=dropped'; then is 1 1 "maintain logs what it dropped"; else is 0 1 "maintain logs what it dropped"; fi
 # One list of partitioned tables (sql/0067): hjo_part_specs() names every partitioned table of
 # the schema and no other, and maintain (which reads it) went through each.
