@@ -3,22 +3,28 @@
 -- contract, api-notes.md), and counting 1,000,000 jobs reads 1,000,000 index entries: 60 ms
 -- p50, 77 ms p99 on the benchmark machine, where the goal is p99 < 20 ms.
 --
--- 1. job_counts holds how many jobs there are per (state, partition, which summaries are set).
---    Triggers on jobs keep it in the same transaction as the change, so every snapshot sees
---    counts that agree with the jobs it sees: an insert or delete adds its rows' counts
---    (statement triggers, one upsert per group however many rows), an update that moves a job
---    to another group moves one (a row trigger whose WHEN skips every other update: samples,
---    PATCHes of usage, exit details).
+-- 1. job_counts holds how many jobs there are per (state, partition, which summaries are set);
+--    job_range_counts how many have each summary in each value bucket (two significant digits:
+--    0.01 steps below 1, 0.1 below 10, 1 below 100, ...), per the same groups.  Triggers on
+--    jobs keep both in the same transaction as the change, so every snapshot sees counts that
+--    agree with the jobs it sees: an insert adds its rows and a delete subtracts them
+--    (statement triggers: one upsert per group however many rows), an update that changes a
+--    job's group or a summary moves it (a row trigger whose WHEN skips every other update).
 -- 2. Each backend adds to rows of its own (backend = pg_backend_pid()), so concurrent writers
 --    never wait on each other's counter rows, and a transaction's counter rows are locked only
 --    by it.  hjo_job_counts_fold (hjo-admin maintain) folds the rows of backends that are gone
---    into backend 0 and drops the groups that are empty, so the table holds a few rows per
---    group per live backend.
--- 3. hjo_jobs_list counts with job_counts when the only filters are state and partition (with
---    any sort; a summary sort counts the jobs that have that summary): every other filter is
---    selective enough for its index, or is a range of a summary (counted as before).
--- 4. TRUNCATE of jobs empties job_counts; hjo_job_counts_rebuild() recounts from jobs (after a
---    load with the triggers disabled), locking out writers of jobs while it does.
+--    into backend 0 and drops the empty ones, so the tables hold a few rows per group per live
+--    backend.
+-- 3. hjo_jobs_list counts with them when the only filters are state, partition and the range
+--    filters of at most one summary (with any sort; a summary sort counts the jobs that have
+--    that summary).  A range is the buckets wholly inside it, from job_range_counts, plus the
+--    jobs of the one bucket the bound falls in that are on the right side of it, counted in
+--    the summary's index: none to read when the bound is a bucket's edge (0.2, 5, 100).  Other
+--    filters (user, node, account, since/until) use their index and count from jobs as before.
+-- 4. TRUNCATE of jobs empties the counts; hjo_job_counts_rebuild() recounts from jobs (after a
+--    load with the triggers disabled), keeping writers of jobs out while it does.
+-- The triggers run as the role that writes jobs: hjo-api and collectord write through the
+-- owner's SECURITY DEFINER functions (0030_roles.sql).
 
 -- 1 ----------------------------------------------------------------------------------------
 -- bit 1: cpu_efficiency, 2: memory_peak_ratio, 4: gpu_mean_utilization, 8: idle_gpu_hours
@@ -27,6 +33,28 @@ RETURNS smallint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT (CASE WHEN p_eff IS NULL THEN 0 ELSE 1 END + CASE WHEN p_mem IS NULL THEN 0 ELSE 2 END
         + CASE WHEN p_gpu IS NULL THEN 0 ELSE 4 END
         + CASE WHEN p_idle IS NULL THEN 0 ELSE 8 END)::smallint
+$$;
+
+-- The bucket of a summary value: its first two significant digits for values from 1 (0.01
+-- steps below 1, 1000 steps from 10,000).  Non-decreasing in v (each piece is, and a piece
+-- starts at or above where the one below ends), which is all the counts rely on: a value is
+-- below a bound when its bucket is below the bound's, above it when its bucket is above.
+CREATE FUNCTION hjo_summary_bucket(v float8) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN v < 1 THEN floor(v * 100) / 100
+            WHEN v < 10 THEN floor(v * 10) / 10
+            WHEN v < 100 THEN floor(v)
+            WHEN v < 1000 THEN floor(v / 10) * 10
+            WHEN v < 10000 THEN floor(v / 100) * 100
+            ELSE floor(v / 1000) * 1000 END
+$$;
+
+-- A value at or below every value of v's bucket: the bucket's lower edge less a margin for
+-- the rounding of v * 100 and of the division (a few units in the last place), so that an
+-- index range from it finds every member of the bucket.
+CREATE FUNCTION hjo_summary_floor(v float8) RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT hjo_summary_bucket(v) - 1e-9 * greatest(1, abs(hjo_summary_bucket(v)))
 $$;
 
 CREATE TABLE job_counts (
@@ -41,49 +69,129 @@ CREATE UNIQUE INDEX job_counts_key ON job_counts (backend, state, partition, sum
 COMMENT ON TABLE job_counts IS
         'jobs per (state, partition, summaries set): sum n over backend (sql/0070_job_counts.sql)';
 
--- statement triggers: p_sign 1 for the inserted rows, -1 for the deleted ones
+CREATE TABLE job_range_counts (
+        backend   integer NOT NULL,
+        state     text NOT NULL,
+        partition text,
+        summaries smallint NOT NULL,
+        key       smallint NOT NULL,
+        bucket    double precision NOT NULL,
+        n         bigint NOT NULL
+);
+CREATE UNIQUE INDEX job_range_counts_key
+        ON job_range_counts (backend, state, partition, summaries, key, bucket) NULLS NOT DISTINCT;
+CREATE INDEX job_range_counts_bucket ON job_range_counts (key, bucket);
+COMMENT ON TABLE job_range_counts IS
+        'jobs per group whose summary key (a bit of summaries) is in bucket (sql/0070)';
+
+-- Statement triggers (transition tables) for INSERT and DELETE: one upsert per group however
+-- many rows, so a bulk load or a mass delete costs little more than its rows; p_sign 1 for
+-- the inserted rows, -1 for the deleted ones.  The bucket rows are written only for rows that
+-- have a summary (a job is inserted without one, as a rule).
 CREATE FUNCTION hjo_job_counts_stmt() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
         IF TG_OP = 'INSERT' THEN
                 INSERT INTO job_counts AS c (backend, state, partition, summaries, n)
-                SELECT pg_backend_pid(), r.state, r.partition, r.summaries, count(*)
-                FROM (SELECT state, partition,
-                             hjo_job_summaries(cpu_efficiency, memory_peak_ratio,
-                                               gpu_mean_utilization, idle_gpu_hours) AS summaries
-                      FROM job_counts_new) r
-                GROUP BY r.state, r.partition, r.summaries
-                ORDER BY r.state, r.partition, r.summaries
+                SELECT pg_backend_pid(), state, partition,
+                       hjo_job_summaries(cpu_efficiency, memory_peak_ratio, gpu_mean_utilization,
+                                         idle_gpu_hours), count(*)
+                FROM job_counts_new GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
                 ON CONFLICT (backend, state, partition, summaries)
                 DO UPDATE SET n = c.n + excluded.n;
+                INSERT INTO job_range_counts AS r (backend, state, partition, summaries, key,
+                                                   bucket, n)
+                SELECT pg_backend_pid(), j.state, j.partition,
+                       hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio,
+                                         j.gpu_mean_utilization, j.idle_gpu_hours),
+                       v.key, hjo_summary_bucket(v.val), count(*)
+                FROM job_counts_new j
+                CROSS JOIN LATERAL (VALUES (1::smallint, j.cpu_efficiency),
+                                           (2::smallint, j.memory_peak_ratio),
+                                           (4::smallint, j.gpu_mean_utilization),
+                                           (8::smallint, j.idle_gpu_hours)) v(key, val)
+                WHERE v.val IS NOT NULL
+                GROUP BY 2, 3, 4, 5, 6 ORDER BY 2, 3, 4, 5, 6
+                ON CONFLICT (backend, state, partition, summaries, key, bucket)
+                DO UPDATE SET n = r.n + excluded.n;
         ELSIF TG_OP = 'DELETE' THEN
                 INSERT INTO job_counts AS c (backend, state, partition, summaries, n)
-                SELECT pg_backend_pid(), r.state, r.partition, r.summaries, -count(*)
-                FROM (SELECT state, partition,
-                             hjo_job_summaries(cpu_efficiency, memory_peak_ratio,
-                                               gpu_mean_utilization, idle_gpu_hours) AS summaries
-                      FROM job_counts_old) r
-                GROUP BY r.state, r.partition, r.summaries
-                ORDER BY r.state, r.partition, r.summaries
+                SELECT pg_backend_pid(), state, partition,
+                       hjo_job_summaries(cpu_efficiency, memory_peak_ratio, gpu_mean_utilization,
+                                         idle_gpu_hours), -count(*)
+                FROM job_counts_old GROUP BY 2, 3, 4 ORDER BY 2, 3, 4
                 ON CONFLICT (backend, state, partition, summaries)
                 DO UPDATE SET n = c.n + excluded.n;
+                INSERT INTO job_range_counts AS r (backend, state, partition, summaries, key,
+                                                   bucket, n)
+                SELECT pg_backend_pid(), j.state, j.partition,
+                       hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio,
+                                         j.gpu_mean_utilization, j.idle_gpu_hours),
+                       v.key, hjo_summary_bucket(v.val), -count(*)
+                FROM job_counts_old j
+                CROSS JOIN LATERAL (VALUES (1::smallint, j.cpu_efficiency),
+                                           (2::smallint, j.memory_peak_ratio),
+                                           (4::smallint, j.gpu_mean_utilization),
+                                           (8::smallint, j.idle_gpu_hours)) v(key, val)
+                WHERE v.val IS NOT NULL
+                GROUP BY 2, 3, 4, 5, 6 ORDER BY 2, 3, 4, 5, 6
+                ON CONFLICT (backend, state, partition, summaries, key, bucket)
+                DO UPDATE SET n = r.n + excluded.n;
         ELSE -- TRUNCATE
                 DELETE FROM job_counts;
+                DELETE FROM job_range_counts;
         END IF;
         RETURN NULL;
 END
 $$;
 
--- row trigger of an update that changes a job's group: one out of the old, one into the new
+-- A row trigger for UPDATE, whose WHEN skips every update that changes no count (samples,
+-- PATCHes of usage, exit details, the retire of live aggregates): a statement trigger would
+-- capture the old and new rows of every UPDATE of jobs (measured: 3 times the cost per
+-- statement).  One out of the old group and bucket rows, one into the new.  An UPDATE that
+-- moves many jobs to another group in one transaction updates the same counter rows once per
+-- job (a reconcile after an outage: thousands, not millions).
 CREATE FUNCTION hjo_job_counts_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+        v_pid integer := pg_backend_pid();
+        v_old smallint := hjo_job_summaries(OLD.cpu_efficiency, OLD.memory_peak_ratio,
+                                            OLD.gpu_mean_utilization, OLD.idle_gpu_hours);
+        v_new smallint := hjo_job_summaries(NEW.cpu_efficiency, NEW.memory_peak_ratio,
+                                            NEW.gpu_mean_utilization, NEW.idle_gpu_hours);
 BEGIN
-        INSERT INTO job_counts AS c (backend, state, partition, summaries, n)
-        VALUES (pg_backend_pid(), OLD.state, OLD.partition,
-                hjo_job_summaries(OLD.cpu_efficiency, OLD.memory_peak_ratio,
-                                  OLD.gpu_mean_utilization, OLD.idle_gpu_hours), -1),
-               (pg_backend_pid(), NEW.state, NEW.partition,
-                hjo_job_summaries(NEW.cpu_efficiency, NEW.memory_peak_ratio,
-                                  NEW.gpu_mean_utilization, NEW.idle_gpu_hours), 1)
-        ON CONFLICT (backend, state, partition, summaries) DO UPDATE SET n = c.n + excluded.n;
+        IF (OLD.state, OLD.partition, v_old) IS DISTINCT FROM (NEW.state, NEW.partition, v_new)
+        THEN
+                INSERT INTO job_counts AS c (backend, state, partition, summaries, n)
+                VALUES (v_pid, OLD.state, OLD.partition, v_old, -1),
+                       (v_pid, NEW.state, NEW.partition, v_new, 1)
+                ON CONFLICT (backend, state, partition, summaries)
+                DO UPDATE SET n = c.n + excluded.n;
+        END IF;
+        IF v_old <> 0 OR v_new <> 0 THEN
+                INSERT INTO job_range_counts AS r (backend, state, partition, summaries, key,
+                                                   bucket, n)
+                SELECT v_pid, d.state, d.partition, d.summaries, d.key, d.bucket, sum(d.n)
+                FROM (VALUES (OLD.state, OLD.partition, v_old, 1::smallint,
+                              hjo_summary_bucket(OLD.cpu_efficiency), -1),
+                             (OLD.state, OLD.partition, v_old, 2::smallint,
+                              hjo_summary_bucket(OLD.memory_peak_ratio), -1),
+                             (OLD.state, OLD.partition, v_old, 4::smallint,
+                              hjo_summary_bucket(OLD.gpu_mean_utilization), -1),
+                             (OLD.state, OLD.partition, v_old, 8::smallint,
+                              hjo_summary_bucket(OLD.idle_gpu_hours), -1),
+                             (NEW.state, NEW.partition, v_new, 1::smallint,
+                              hjo_summary_bucket(NEW.cpu_efficiency), 1),
+                             (NEW.state, NEW.partition, v_new, 2::smallint,
+                              hjo_summary_bucket(NEW.memory_peak_ratio), 1),
+                             (NEW.state, NEW.partition, v_new, 4::smallint,
+                              hjo_summary_bucket(NEW.gpu_mean_utilization), 1),
+                             (NEW.state, NEW.partition, v_new, 8::smallint,
+                              hjo_summary_bucket(NEW.idle_gpu_hours), 1))
+                     d(state, partition, summaries, key, bucket, n)
+                WHERE d.bucket IS NOT NULL
+                GROUP BY 2, 3, 4, 5, 6 HAVING sum(d.n) <> 0 ORDER BY 2, 3, 4, 5, 6
+                ON CONFLICT (backend, state, partition, summaries, key, bucket)
+                DO UPDATE SET n = r.n + excluded.n;
+        END IF;
         RETURN NULL;
 END
 $$;
@@ -97,10 +205,10 @@ CREATE TRIGGER jobs_counts_trunc AFTER TRUNCATE ON jobs
 CREATE TRIGGER jobs_counts_upd AFTER UPDATE ON jobs FOR EACH ROW
         WHEN (OLD.state IS DISTINCT FROM NEW.state
               OR OLD.partition IS DISTINCT FROM NEW.partition
-              OR (OLD.cpu_efficiency IS NULL) <> (NEW.cpu_efficiency IS NULL)
-              OR (OLD.memory_peak_ratio IS NULL) <> (NEW.memory_peak_ratio IS NULL)
-              OR (OLD.gpu_mean_utilization IS NULL) <> (NEW.gpu_mean_utilization IS NULL)
-              OR (OLD.idle_gpu_hours IS NULL) <> (NEW.idle_gpu_hours IS NULL))
+              OR OLD.cpu_efficiency IS DISTINCT FROM NEW.cpu_efficiency
+              OR OLD.memory_peak_ratio IS DISTINCT FROM NEW.memory_peak_ratio
+              OR OLD.gpu_mean_utilization IS DISTINCT FROM NEW.gpu_mean_utilization
+              OR OLD.idle_gpu_hours IS DISTINCT FROM NEW.idle_gpu_hours)
         EXECUTE FUNCTION hjo_job_counts_row();
 
 -- 4 ----------------------------------------------------------------------------------------
@@ -112,13 +220,24 @@ DECLARE
         v_n bigint;
 BEGIN
         LOCK TABLE jobs IN SHARE ROW EXCLUSIVE MODE;
-        LOCK TABLE job_counts IN EXCLUSIVE MODE;
+        LOCK TABLE job_counts, job_range_counts IN EXCLUSIVE MODE;
         DELETE FROM job_counts;
+        DELETE FROM job_range_counts;
         INSERT INTO job_counts (backend, state, partition, summaries, n)
         SELECT 0, state, partition,
                hjo_job_summaries(cpu_efficiency, memory_peak_ratio, gpu_mean_utilization,
                                  idle_gpu_hours), count(*)
         FROM jobs GROUP BY 2, 3, 4;
+        INSERT INTO job_range_counts (backend, state, partition, summaries, key, bucket, n)
+        SELECT 0, j.state, j.partition,
+               hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio, j.gpu_mean_utilization,
+                                 j.idle_gpu_hours), v.key, hjo_summary_bucket(v.val), count(*)
+        FROM jobs j CROSS JOIN LATERAL (VALUES (1::smallint, j.cpu_efficiency),
+                                               (2::smallint, j.memory_peak_ratio),
+                                               (4::smallint, j.gpu_mean_utilization),
+                                               (8::smallint, j.idle_gpu_hours)) v(key, val)
+        WHERE v.val IS NOT NULL
+        GROUP BY 2, 3, 4, 5, 6;
         SELECT coalesce(sum(n), 0) INTO v_n FROM job_counts;
         RETURN v_n;
 END
@@ -126,21 +245,22 @@ $$;
 SELECT hjo_job_counts_rebuild();
 
 -- 2 ----------------------------------------------------------------------------------------
--- Fold the rows of backends that have exited into backend 0 and drop empty groups; returns
--- the number of rows folded.  A live backend's rows are left alone (it may hold them locked
--- in an open transaction).  A backend that starts meanwhile with the pid of one that exited
--- writes to rows this deletes: lock_timeout makes the fold give up (to run again next time)
--- rather than wait on it.
+-- Fold the rows of backends that have exited into backend 0 and drop empty rows; returns the
+-- number of rows folded.  A live backend's rows are left alone (it may hold them locked in an
+-- open transaction).  A backend that starts meanwhile with the pid of one that exited writes
+-- to rows this deletes: lock_timeout makes the fold give up (to run again next time) rather
+-- than wait on it.
 CREATE FUNCTION hjo_job_counts_fold() RETURNS bigint LANGUAGE plpgsql
 SET lock_timeout = '200ms' AS $$
 DECLARE
         v_n bigint;
+        v_r bigint;
+        v_live integer[];
 BEGIN
+        SELECT array_agg(pid) INTO v_live FROM pg_stat_get_activity(NULL) WHERE pid IS NOT NULL;
         WITH gone AS (
                 DELETE FROM job_counts
-                WHERE backend <> 0
-                  AND backend NOT IN (SELECT pid FROM pg_stat_get_activity(NULL)
-                                      WHERE pid IS NOT NULL)
+                WHERE backend <> 0 AND backend <> ALL (v_live)
                 RETURNING state, partition, summaries, n),
         sums AS (
                 SELECT state, partition, summaries, sum(n)::bigint AS n, count(*) AS k
@@ -152,14 +272,80 @@ BEGIN
                 ON CONFLICT (backend, state, partition, summaries)
                 DO UPDATE SET n = c.n + excluded.n)
         SELECT coalesce(sum(k), 0) INTO v_n FROM sums;
+        WITH gone AS (
+                DELETE FROM job_range_counts
+                WHERE backend <> 0 AND backend <> ALL (v_live)
+                RETURNING state, partition, summaries, key, bucket, n),
+        sums AS (
+                SELECT state, partition, summaries, key, bucket, sum(n)::bigint AS n,
+                       count(*) AS k
+                FROM gone GROUP BY state, partition, summaries, key, bucket),
+        ins AS (
+                INSERT INTO job_range_counts AS c (backend, state, partition, summaries, key,
+                                                   bucket, n)
+                SELECT 0, state, partition, summaries, key, bucket, n FROM sums
+                ORDER BY state, partition, summaries, key, bucket
+                ON CONFLICT (backend, state, partition, summaries, key, bucket)
+                DO UPDATE SET n = c.n + excluded.n)
+        SELECT coalesce(sum(k), 0) INTO v_r FROM sums;
         DELETE FROM job_counts WHERE backend = 0 AND n = 0;
-        RETURN v_n;
+        DELETE FROM job_range_counts WHERE backend = 0 AND n = 0;
+        RETURN v_n + v_r;
 END
 $$;
 
 -- 3 ----------------------------------------------------------------------------------------
--- GET /v1/jobs: 0069's hjo_jobs_list; the exact total of a list filtered by state and
--- partition alone (or not at all) is the sum of job_counts.
+-- The SQL of an exact total from the counts, for hjo_jobs_list's EXECUTE (its parameters: $1
+-- state, $5 partition, $10..$17 the summary bounds, _lt then _gt for each summary in bit
+-- order).  p_sort_bit: the summary the list is sorted by (its jobs only), 0 for start_time;
+-- p_bit: the summary whose range is filtered, 0 for none; p_lt / p_gt: which bounds are given;
+-- p_extra: hjo_jobs_list's v_extra (the sort summary IS NOT NULL).
+--   v < t: the buckets below t's, plus the jobs of t's bucket below t (read in the summary's
+--          index from a little under the bucket's edge up to t: none when t is an edge);
+--   v > t: the buckets from t's up, less the jobs of t's bucket at or below t;
+--   both:  (v < lt) + (v > gt) - (all with the summary), which is the band when gt < lt
+--          (hjo_jobs_list takes this path only then).
+CREATE FUNCTION hjo_jobs_count_sql(p_sort_bit integer, p_bit integer, p_lt boolean,
+                                   p_gt boolean, p_extra text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+        v_groups text := format(' AND ($1 IS NULL OR state = $1) AND ($5 IS NULL OR partition = $5)'
+                                ' AND summaries & %1$s = %1$s', p_sort_bit | p_bit);
+        v_jobs text := ' AND ($1 IS NULL OR state = $1) AND ($5 IS NULL OR partition = $5)'
+                       || p_extra;
+        v_col text;
+        v_plt text;
+        v_pgt text;
+        v_lt text;
+        v_gt text;
+BEGIN
+        IF p_bit = 0 THEN
+                RETURN 'SELECT coalesce(sum(n), 0)::bigint FROM job_counts WHERE true' || v_groups;
+        END IF;
+        v_col := CASE p_bit WHEN 1 THEN 'cpu_efficiency' WHEN 2 THEN 'memory_peak_ratio'
+                            WHEN 4 THEN 'gpu_mean_utilization' ELSE 'idle_gpu_hours' END;
+        v_plt := '$' || CASE p_bit WHEN 1 THEN 10 WHEN 2 THEN 12 WHEN 4 THEN 14 ELSE 16 END;
+        v_pgt := '$' || CASE p_bit WHEN 1 THEN 11 WHEN 2 THEN 13 WHEN 4 THEN 15 ELSE 17 END;
+        v_lt := format('((SELECT coalesce(sum(n), 0) FROM job_range_counts'
+                       ' WHERE key = %1$s AND bucket < hjo_summary_bucket(%2$s)%3$s)'
+                       ' + (SELECT count(*) FROM jobs WHERE %4$I >= hjo_summary_floor(%2$s)'
+                       ' AND %4$I < %2$s AND hjo_summary_bucket(%4$I) = hjo_summary_bucket(%2$s)'
+                       '%5$s))', p_bit, v_plt, v_groups, v_col, v_jobs);
+        v_gt := format('((SELECT coalesce(sum(n), 0) FROM job_range_counts'
+                       ' WHERE key = %1$s AND bucket >= hjo_summary_bucket(%2$s)%3$s)'
+                       ' - (SELECT count(*) FROM jobs WHERE %4$I >= hjo_summary_floor(%2$s)'
+                       ' AND %4$I <= %2$s AND hjo_summary_bucket(%4$I) = hjo_summary_bucket(%2$s)'
+                       '%5$s))', p_bit, v_pgt, v_groups, v_col, v_jobs);
+        IF p_lt AND p_gt THEN
+                RETURN format('SELECT (%s + %s - (SELECT coalesce(sum(n), 0) FROM job_counts'
+                              ' WHERE true%s))::bigint', v_lt, v_gt, v_groups);
+        END IF;
+        RETURN format('SELECT (%s)::bigint', CASE WHEN p_lt THEN v_lt ELSE v_gt END);
+END
+$$;
+
+-- GET /v1/jobs: 0069's hjo_jobs_list; the exact total of a list filtered by state, partition
+-- and the range of at most one summary (or not at all) comes from the counts.
 CREATE OR REPLACE FUNCTION hjo_jobs_list(p_state text, p_user text, p_node text, p_account text,
                               p_partition text, p_since timestamptz, p_until timestamptz,
                               p_limit integer, p_offset integer, p_sort text,
@@ -255,19 +441,31 @@ BEGIN
                       p_idle_lt, p_idle_gt;
                 v_count_sql := format('%s::bigint', (v_plan->0->'Plan'->>'Plan Rows')::bigint);
         ELSIF coalesce(p_count, 'exact') = 'exact'
-              AND num_nonnulls(p_user, p_node, p_account, p_since, p_until, p_eff_lt, p_eff_gt,
-                               p_mem_lt, p_mem_gt, p_gpu_lt, p_gpu_gt, p_idle_lt,
-                               p_idle_gt) = 0 THEN
-                -- only state / partition: the counts kept by the triggers on jobs (a summary
-                -- sort counts the jobs that have that summary, as v_extra selects them)
-                v_count_sql := format('SELECT coalesce(sum(n), 0)::bigint FROM job_counts'
-                                      ' WHERE ($1 IS NULL OR state = $1)'
-                                      ' AND ($5 IS NULL OR partition = $5)'
-                                      ' AND summaries & %1$s = %1$s',
-                                      CASE v_key WHEN 'cpu_efficiency' THEN 1
-                                                 WHEN 'memory_peak_ratio' THEN 2
-                                                 WHEN 'gpu_mean_utilization' THEN 4
-                                                 WHEN 'idle_gpu_hours' THEN 8 ELSE 0 END);
+              AND num_nonnulls(p_user, p_node, p_account, p_since, p_until) = 0
+              AND ((p_eff_lt IS NOT NULL OR p_eff_gt IS NOT NULL)::int
+                   + (p_mem_lt IS NOT NULL OR p_mem_gt IS NOT NULL)::int
+                   + (p_gpu_lt IS NOT NULL OR p_gpu_gt IS NOT NULL)::int
+                   + (p_idle_lt IS NOT NULL OR p_idle_gt IS NOT NULL)::int) <= 1
+              AND NOT EXISTS (SELECT FROM unnest(ARRAY[p_eff_lt, p_eff_gt, p_mem_lt, p_mem_gt,
+                                                       p_gpu_lt, p_gpu_gt, p_idle_lt, p_idle_gt]) b
+                              WHERE NOT (b > '-Infinity' AND b < 'Infinity'))
+              AND NOT coalesce(p_eff_lt <= p_eff_gt OR p_mem_lt <= p_mem_gt
+                               OR p_gpu_lt <= p_gpu_gt OR p_idle_lt <= p_idle_gt, false) THEN
+                -- only state, partition and the ranges of at most one summary: from the counts
+                -- the triggers on jobs keep (sql/0070 part 3); a summary sort counts the jobs
+                -- that have that summary, as v_extra selects them
+                v_count_sql := hjo_jobs_count_sql(
+                        CASE v_key WHEN 'cpu_efficiency' THEN 1 WHEN 'memory_peak_ratio' THEN 2
+                                   WHEN 'gpu_mean_utilization' THEN 4
+                                   WHEN 'idle_gpu_hours' THEN 8 ELSE 0 END,
+                        CASE WHEN p_eff_lt IS NOT NULL OR p_eff_gt IS NOT NULL THEN 1
+                             WHEN p_mem_lt IS NOT NULL OR p_mem_gt IS NOT NULL THEN 2
+                             WHEN p_gpu_lt IS NOT NULL OR p_gpu_gt IS NOT NULL THEN 4
+                             WHEN p_idle_lt IS NOT NULL OR p_idle_gt IS NOT NULL THEN 8
+                             ELSE 0 END,
+                        coalesce(p_eff_lt, p_mem_lt, p_gpu_lt, p_idle_lt) IS NOT NULL,
+                        coalesce(p_eff_gt, p_mem_gt, p_gpu_gt, p_idle_gt) IS NOT NULL,
+                        v_extra);
         ELSIF coalesce(p_count, 'exact') = 'exact' THEN
                 v_count_sql := 'SELECT count(*) FROM jobs WHERE ' || v_where;
         ELSE
@@ -320,8 +518,14 @@ BEGIN
 END
 $$;
 
+
 -- ---- roles (as 0030_roles.sql) ---------------------------------------------------------------
 REVOKE EXECUTE ON FUNCTION hjo_job_counts_stmt(), hjo_job_counts_row(), hjo_job_counts_rebuild(),
-        hjo_job_counts_fold()
+        hjo_job_counts_fold(),
+        hjo_jobs_count_sql(integer, integer, boolean, boolean, text)
         FROM PUBLIC;
-GRANT SELECT ON job_counts TO hjo_api;
+GRANT EXECUTE ON FUNCTION hjo_jobs_count_sql(integer, integer, boolean, boolean, text),
+        hjo_summary_bucket(float8), hjo_summary_floor(float8), hjo_job_summaries(float8, float8,
+        float8, float8)
+        TO hjo_api;
+GRANT SELECT ON job_counts, job_range_counts TO hjo_api;

@@ -1129,6 +1129,23 @@ JC_DIFF = """
       FROM jobs GROUP BY 1, 2, 3, 4) j USING (state, pn, p, summaries)
     WHERE c.n IS DISTINCT FROM j.n"""
 
+# and job_range_counts, per (group, summary, bucket): appended to JC_DIFF's count
+JC_DIFF = JC_DIFF + """ + (
+    SELECT count(*) FROM (
+      SELECT state, partition IS NULL AS pn, coalesce(partition, '') AS p, summaries, key,
+             bucket, sum(n) AS n
+      FROM job_range_counts GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0) c
+    FULL JOIN (
+      SELECT j.state, j.partition IS NULL AS pn, coalesce(j.partition, '') AS p,
+             hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio, j.gpu_mean_utilization,
+                               j.idle_gpu_hours) AS summaries, v.key,
+             hjo_summary_bucket(v.val) AS bucket, count(*) AS n
+      FROM jobs j CROSS JOIN LATERAL (VALUES (1, j.cpu_efficiency), (2, j.memory_peak_ratio),
+                                             (4, j.gpu_mean_utilization),
+                                             (8, j.idle_gpu_hours)) v(key, val)
+      WHERE v.val IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6) j
+      USING (state, pn, p, summaries, key, bucket)
+    WHERE c.n IS DISTINCT FROM j.n)"""
 
 def jc_totals(desc):
     """GET /v1/jobs totals against count(*), for each state x partition present (and none)."""
@@ -1156,7 +1173,7 @@ def jc_totals(desc):
        "partition filters, three sorts each", bad_[:5])
 
 
-ok(sql(JC_DIFF) == "0", "job_counts agrees with jobs after the sections above",
+ok(sql(JC_DIFF) == "0", "job_counts and job_range_counts agree with jobs after the sections above",
    sql("SELECT state, partition, summaries, sum(n) FROM job_counts GROUP BY 1, 2, 3"))
 jc_totals("after the sections above")
 # the check can fail: a job inserted with the triggers off is missed
@@ -1164,6 +1181,84 @@ ok(psql("-c", "BEGIN", "-c", "ALTER TABLE jobs DISABLE TRIGGER jobs_counts_ins",
         "-c", "INSERT INTO jobs (id, user_name, nodes, state) VALUES ('jc-x', 'u', '{n}', "
         "'running')", "-c", JC_DIFF, "-c", "ROLLBACK") == "1",
    "a job inserted with the count trigger disabled makes the check fail (one group differs)")
+
+# Summary ranges (job_range_counts): jobs whose summaries sit on and next to the bucket edges
+# (two significant digits: 0.01 steps below 1, 0.1 below 10, ...), in two states and
+# partitions; then every bound (the same values, and values between) as _lt, _gt and a band,
+# alone and with state / partition / a summary sort, against count(*).  hjo_jobs_list is
+# called in SQL (thousands of cases); a few go through HTTP below.
+JC_EDGES = [0, 0.0049, 0.005, 0.0099999999999, 0.01, 0.19999999999999998, 0.2,
+            0.20000000000000004, 0.29, 0.99, 0.9999999999999999, 1, 1.0000000000000002, 9.99,
+            9.999999999999998, 10, 99.99, 100, 999.9, 1000, 9999.99, 10000, 12345.6, 1e6]
+sql("""INSERT INTO jobs (id, user_name, nodes, state, start_time, end_time, partition,
+                         cpu_efficiency, memory_peak_ratio, gpu_mean_utilization, idle_gpu_hours)
+       SELECT 'jr-' || i, 'jr', '{j1}', (ARRAY['completed', 'failed'])[1 + i %% 2],
+              now() - interval '2 days', now() - interval '1 day',
+              (ARRAY['jra', 'jrb', NULL])[1 + i %% 3],
+              e[1 + i %% n], CASE WHEN i %% 5 <> 0 THEN e[1 + (i * 7) %% n] END,
+              least(100, e[1 + (i * 11) %% n]), CASE WHEN i %% 4 <> 0 THEN e[1 + (i * 13) %% n] END
+       FROM generate_series(1, 400) i, (SELECT ARRAY[%s]::float8[] AS e, %d AS n) x"""
+    % (", ".join(repr(v) for v in JC_EDGES), len(JC_EDGES)))
+jc_bounds = sorted(set(JC_EDGES + [v * 1.5 + 0.001 for v in JC_EDGES] + [0.25, 5, 50, 250]))
+JC_SWEEP = """
+    WITH k(bit, col) AS (VALUES (1, 'cpu_efficiency'), (2, 'memory_peak_ratio'),
+                                (4, 'gpu_mean_utilization'), (8, 'idle_gpu_hours')),
+    t(v, hi) AS (SELECT v, lead(v, 3) OVER (ORDER BY v) FROM unnest(ARRAY[%s]::float8[]) v),
+    f(st, pt, srt) AS (VALUES (NULL, NULL, NULL), ('completed', NULL, NULL), (NULL, 'jrb', NULL),
+                              ('failed', 'jra', NULL), (NULL, NULL, '-idle_gpu_hours'),
+                              ('completed', NULL, 'memory_peak_ratio')),
+    c AS (SELECT k.bit, k.col, f.st, f.pt, f.srt,
+                 CASE WHEN w IN ('lt', 'band') THEN coalesce(t.hi, t.v + 1) END AS lt,
+                 CASE WHEN w IN ('gt', 'band') THEN t.v END AS gt
+          FROM k, t, f, unnest(ARRAY['lt', 'gt', 'band']) w),
+    r AS (SELECT c.*,
+            (hjo_jobs_list(c.st, NULL, NULL, NULL, c.pt, NULL, NULL, 1, 0, c.srt,
+                           CASE c.bit WHEN 1 THEN c.lt END, CASE c.bit WHEN 1 THEN c.gt END,
+                           CASE c.bit WHEN 2 THEN c.lt END, CASE c.bit WHEN 2 THEN c.gt END,
+                           CASE c.bit WHEN 4 THEN c.lt END, CASE c.bit WHEN 4 THEN c.gt END,
+                           CASE c.bit WHEN 8 THEN c.lt END, CASE c.bit WHEN 8 THEN c.gt END,
+                           NULL, NULL, NULL, NULL)->>'total')::bigint AS got,
+            (SELECT count(*) FROM jobs j
+             WHERE (c.st IS NULL OR j.state = c.st) AND (c.pt IS NULL OR j.partition = c.pt)
+               AND (c.srt IS NULL OR CASE ltrim(c.srt, '-')
+                                     WHEN 'idle_gpu_hours' THEN j.idle_gpu_hours
+                                     ELSE j.memory_peak_ratio END IS NOT NULL)
+               AND (c.lt IS NULL OR CASE c.bit WHEN 1 THEN j.cpu_efficiency
+                                    WHEN 2 THEN j.memory_peak_ratio
+                                    WHEN 4 THEN j.gpu_mean_utilization
+                                    ELSE j.idle_gpu_hours END < c.lt)
+               AND (c.gt IS NULL OR CASE c.bit WHEN 1 THEN j.cpu_efficiency
+                                    WHEN 2 THEN j.memory_peak_ratio
+                                    WHEN 4 THEN j.gpu_mean_utilization
+                                    ELSE j.idle_gpu_hours END > c.gt)) AS want
+          FROM c)
+    SELECT count(*) || ' ' || count(*) FILTER (WHERE got IS DISTINCT FROM want) || ' '
+           || coalesce(string_agg(format('%%s/%%s/%%s/%%s lt=%%s gt=%%s: %%s != %%s', col, st,
+                                         pt, srt, lt, gt, got, want), '; ')
+                       FILTER (WHERE got IS DISTINCT FROM want), '')
+    FROM r""" % ", ".join(repr(v) for v in jc_bounds)
+jc_sw = (sql(JC_SWEEP) + " ").split(" ", 2)
+ok(int(jc_sw[0]) > 2000 and jc_sw[1] == "0",
+   f"summary ranges: hjo_jobs_list's total equals count(*) in all {jc_sw[0]} cases (bounds on "
+   "and next to bucket edges, _lt / _gt / band, with state, partition, a summary sort)",
+   jc_sw[2][:2000])
+for q in ("cpu_efficiency_lt=0.2", "memory_peak_ratio_gt=0.99&state=failed",
+          "gpu_mean_utilization_gt=10&gpu_mean_utilization_lt=99.99&partition=jra",
+          "idle_gpu_hours_lt=1000.0001&sort=-cpu_efficiency"):
+    s_, js_ = req("GET", "/v1/jobs?limit=1&" + q, check_spec=False)
+    cond = " AND ".join(
+        (f"{k[:-3]} < {v}" if k.endswith("_lt") else f"{k[:-3]} > {v}" if k.endswith("_gt")
+         else f"{k} = '{v}'" if k in ("state", "partition") else f"{v.lstrip('-')} IS NOT NULL")
+        for k, v in (kv.split("=") for kv in q.split("&")))
+    ok(s_ == 200 and js_["total"] == int(sql("SELECT count(*) FROM jobs WHERE " + cond)),
+       f"GET /v1/jobs?{q}: total equals count(*)", (s_, js_ and js_.get("total"), cond))
+# the totals above come from the counts: counts that are off show in them
+ok(psql("-c", "BEGIN", "-c", "UPDATE job_range_counts SET n = n + 1000 WHERE key = 1",
+        "-c", "SELECT (hjo_jobs_list(NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 0, NULL, 0.5, "
+        "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)->>'total')::bigint"
+        " - (SELECT count(*) FROM jobs WHERE cpu_efficiency < 0.5) >= 1000",
+        "-c", "ROLLBACK") == "t",
+   "cpu_efficiency_lt=0.5 is counted from job_range_counts (a changed count changes it)")
 
 jc_res = []
 jc_done = threading.Event()
@@ -1186,6 +1281,12 @@ def jc_client(k):
                 body["partition"] = part
             s, _ = req("POST", "/v1/events/job-started", body, check_spec=False)
         jc_res.append(s)
+        if i % 2 == 0:  # a sample, so that a finish computes summaries
+            s, _ = req("POST", f"/v1/jobs/{jid}/metrics",
+                       {"timestamp": iso(t0 + dt.timedelta(seconds=10)), "node": "j1",
+                        "cpu_usage": rnd.choice([5.0, 20.0, 55.5, 100.0]),
+                        "memory_usage_mb": 64}, check_spec=False)
+            jc_res.append(s)
         what = rnd.choice(["finish", "patch", "delete", "keep"])
         if what == "finish":
             s, _ = req("POST", "/v1/events/job-finished",
@@ -1220,11 +1321,13 @@ for th in jc_threads:
     th.join()
 jc_done.set()
 jc_f.join()
-ok(len(jc_res) >= 8 * 24 and all(s in (200, 201, 204) for s in jc_res),
+ok(len(jc_res) >= 8 * 30 and all(s in (200, 201, 204) for s in jc_res),
    f"8 clients at once: {len(jc_res)} creates, events, PATCHes and deletes succeeded",
    [s for s in jc_res if s not in (200, 201, 204)][:10])
-ok(sql(JC_DIFF) == "0", "job_counts agrees with jobs after the concurrent writers and folds",
-   sql(JC_DIFF.replace("SELECT count(*) FROM (", "SELECT c.*, j.* FROM (", 1)))
+ok(int(sql("SELECT count(*) FROM jobs WHERE id LIKE 'jc-%' AND cpu_efficiency IS NOT NULL")) > 0,
+   "some of the concurrent writers' jobs finished with summaries (range counts written)")
+ok(sql(JC_DIFF) == "0", "the counts agree with jobs after the concurrent writers and folds",
+   sql("SELECT * FROM job_counts ORDER BY backend, state, partition"))
 jc_totals("after the concurrent writers")
 # a job inserted by a psql session, which exits: its counter row is one to fold
 sql("INSERT INTO jobs (id, user_name, nodes, state) VALUES ('jc-psql', 'u', '{j1}', 'pending')")
@@ -1232,6 +1335,8 @@ jc_rows = int(sql("SELECT count(*) FROM job_counts"))
 jc_folded = int(sql("SELECT hjo_job_counts_fold()"))
 ok(sql(JC_DIFF) == "0" and jc_folded > 0
    and sql("""SELECT count(*) FROM job_counts
+              WHERE backend <> 0 AND backend NOT IN (SELECT pid FROM pg_stat_activity)""") == "0"
+   and sql("""SELECT count(*) FROM job_range_counts
               WHERE backend <> 0 AND backend NOT IN (SELECT pid FROM pg_stat_activity)""") == "0"
    and sql("SELECT count(*) FROM job_counts WHERE backend = 0 AND n = 0") == "0",
    "hjo_job_counts_fold folds the rows of exited backends into backend 0; counts unchanged",
