@@ -319,8 +319,13 @@ DECLARE
         v_lt text;
         v_gt text;
 BEGIN
+        -- backend >= 0 (every row) lets the planner read job_counts through its index: after
+        -- a transaction that moved many jobs (thousands of updates of the same counter rows,
+        -- each a new row version) the table can be many pages of dead versions for a few live
+        -- rows, and a sequential scan would read them all
         IF p_bit = 0 THEN
-                RETURN 'SELECT coalesce(sum(n), 0)::bigint FROM job_counts WHERE true' || v_groups;
+                RETURN 'SELECT coalesce(sum(n), 0)::bigint FROM job_counts WHERE backend >= 0'
+                       || v_groups;
         END IF;
         v_col := CASE p_bit WHEN 1 THEN 'cpu_efficiency' WHEN 2 THEN 'memory_peak_ratio'
                             WHEN 4 THEN 'gpu_mean_utilization' ELSE 'idle_gpu_hours' END;
@@ -338,7 +343,7 @@ BEGIN
                        '%5$s))', p_bit, v_pgt, v_groups, v_col, v_jobs);
         IF p_lt AND p_gt THEN
                 RETURN format('SELECT (%s + %s - (SELECT coalesce(sum(n), 0) FROM job_counts'
-                              ' WHERE true%s))::bigint', v_lt, v_gt, v_groups);
+                              ' WHERE backend >= 0%s))::bigint', v_lt, v_gt, v_groups);
         END IF;
         RETURN format('SELECT (%s)::bigint', CASE WHEN p_lt THEN v_lt ELSE v_gt END);
 END
