@@ -23,6 +23,8 @@
 --    filters (user, node, account, since/until) use their index and count from jobs as before.
 -- 4. TRUNCATE of jobs empties the counts; hjo_job_counts_rebuild() recounts from jobs (after a
 --    load with the triggers disabled), keeping writers of jobs out while it does.
+-- 5. Indexes in start_time order of the jobs that have each summary, for the pages of the
+--    summary filters.
 -- The triggers run as the role that writes jobs: hjo-api and collectord write through the
 -- owner's SECURITY DEFINER functions (0030_roles.sql).
 
@@ -523,6 +525,23 @@ BEGIN
 END
 $$;
 
+
+-- 5 ----------------------------------------------------------------------------------------
+-- The page of a summary filter (cpu_efficiency_lt, gpu_mean_utilization_lt, ...) in the
+-- default order: jobs_start_idx leads with the newest jobs, which are running or have just
+-- finished and have no summary or (GPU summaries) are not GPU jobs at all, so the page read
+-- every one of them before the first match (gpu_mean_utilization_lt=20 over 1,000,000 jobs:
+-- 40,000 rows, 27 ms).  A summary filter implies that summary IS NOT NULL, so the planner can
+-- walk an index of only the jobs that have it, in the same order.  A job is inserted without
+-- summaries: these indexes cost nothing until it finishes.
+CREATE INDEX jobs_eff_start_idx ON jobs (start_time DESC NULLS LAST, id DESC)
+        WHERE cpu_efficiency IS NOT NULL;
+CREATE INDEX jobs_mem_start_idx ON jobs (start_time DESC NULLS LAST, id DESC)
+        WHERE memory_peak_ratio IS NOT NULL;
+CREATE INDEX jobs_gpu_start_idx ON jobs (start_time DESC NULLS LAST, id DESC)
+        WHERE gpu_mean_utilization IS NOT NULL;
+CREATE INDEX jobs_idle_start_idx ON jobs (start_time DESC NULLS LAST, id DESC)
+        WHERE idle_gpu_hours IS NOT NULL;
 
 -- ---- roles (as 0030_roles.sql) ---------------------------------------------------------------
 REVOKE EXECUTE ON FUNCTION hjo_job_counts_stmt(), hjo_job_counts_row(), hjo_job_counts_rebuild(),
