@@ -37,6 +37,16 @@ SELECT (CASE WHEN p_eff IS NULL THEN 0 ELSE 1 END + CASE WHEN p_mem IS NULL THEN
         + CASE WHEN p_idle IS NULL THEN 0 ELSE 8 END)::smallint
 $$;
 
+-- A job's summaries as (key, value) rows, the key being the bit of hjo_job_summaries; NULL
+-- values are left out.  Not STRICT, so PostgreSQL inlines it into the query that calls it.
+CREATE FUNCTION hjo_job_summary_keys(p_eff float8, p_mem float8, p_gpu float8, p_idle float8)
+RETURNS TABLE (key smallint, val float8) LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT v.key, v.val
+FROM (VALUES (1::smallint, p_eff), (2::smallint, p_mem), (4::smallint, p_gpu),
+             (8::smallint, p_idle)) v(key, val)
+WHERE v.val IS NOT NULL
+$$;
+
 -- The bucket of a summary value: its first two significant digits for values from 1 (0.01
 -- steps below 1, 1000 steps from 10,000).  Non-decreasing in v (each piece is, and a piece
 -- starts at or above where the one below ends), which is all the counts rely on: a value is
@@ -106,12 +116,9 @@ BEGIN
                        hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio,
                                          j.gpu_mean_utilization, j.idle_gpu_hours),
                        v.key, hjo_summary_bucket(v.val), count(*)
-                FROM job_counts_new j
-                CROSS JOIN LATERAL (VALUES (1::smallint, j.cpu_efficiency),
-                                           (2::smallint, j.memory_peak_ratio),
-                                           (4::smallint, j.gpu_mean_utilization),
-                                           (8::smallint, j.idle_gpu_hours)) v(key, val)
-                WHERE v.val IS NOT NULL
+                FROM job_counts_new j,
+                     hjo_job_summary_keys(j.cpu_efficiency, j.memory_peak_ratio,
+                                          j.gpu_mean_utilization, j.idle_gpu_hours) v
                 GROUP BY 2, 3, 4, 5, 6 ORDER BY 2, 3, 4, 5, 6
                 ON CONFLICT (backend, state, partition, summaries, key, bucket)
                 DO UPDATE SET n = r.n + excluded.n;
@@ -129,12 +136,9 @@ BEGIN
                        hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio,
                                          j.gpu_mean_utilization, j.idle_gpu_hours),
                        v.key, hjo_summary_bucket(v.val), -count(*)
-                FROM job_counts_old j
-                CROSS JOIN LATERAL (VALUES (1::smallint, j.cpu_efficiency),
-                                           (2::smallint, j.memory_peak_ratio),
-                                           (4::smallint, j.gpu_mean_utilization),
-                                           (8::smallint, j.idle_gpu_hours)) v(key, val)
-                WHERE v.val IS NOT NULL
+                FROM job_counts_old j,
+                     hjo_job_summary_keys(j.cpu_efficiency, j.memory_peak_ratio,
+                                          j.gpu_mean_utilization, j.idle_gpu_hours) v
                 GROUP BY 2, 3, 4, 5, 6 ORDER BY 2, 3, 4, 5, 6
                 ON CONFLICT (backend, state, partition, summaries, key, bucket)
                 DO UPDATE SET n = r.n + excluded.n;
@@ -172,24 +176,16 @@ BEGIN
                 INSERT INTO job_range_counts AS r (backend, state, partition, summaries, key,
                                                    bucket, n)
                 SELECT v_pid, d.state, d.partition, d.summaries, d.key, d.bucket, sum(d.n)
-                FROM (VALUES (OLD.state, OLD.partition, v_old, 1::smallint,
-                              hjo_summary_bucket(OLD.cpu_efficiency), -1),
-                             (OLD.state, OLD.partition, v_old, 2::smallint,
-                              hjo_summary_bucket(OLD.memory_peak_ratio), -1),
-                             (OLD.state, OLD.partition, v_old, 4::smallint,
-                              hjo_summary_bucket(OLD.gpu_mean_utilization), -1),
-                             (OLD.state, OLD.partition, v_old, 8::smallint,
-                              hjo_summary_bucket(OLD.idle_gpu_hours), -1),
-                             (NEW.state, NEW.partition, v_new, 1::smallint,
-                              hjo_summary_bucket(NEW.cpu_efficiency), 1),
-                             (NEW.state, NEW.partition, v_new, 2::smallint,
-                              hjo_summary_bucket(NEW.memory_peak_ratio), 1),
-                             (NEW.state, NEW.partition, v_new, 4::smallint,
-                              hjo_summary_bucket(NEW.gpu_mean_utilization), 1),
-                             (NEW.state, NEW.partition, v_new, 8::smallint,
-                              hjo_summary_bucket(NEW.idle_gpu_hours), 1))
+                FROM (SELECT OLD.state, OLD.partition, v_old, k.key,
+                             hjo_summary_bucket(k.val), -1
+                      FROM hjo_job_summary_keys(OLD.cpu_efficiency, OLD.memory_peak_ratio,
+                                                OLD.gpu_mean_utilization, OLD.idle_gpu_hours) k
+                      UNION ALL
+                      SELECT NEW.state, NEW.partition, v_new, k.key,
+                             hjo_summary_bucket(k.val), 1
+                      FROM hjo_job_summary_keys(NEW.cpu_efficiency, NEW.memory_peak_ratio,
+                                                NEW.gpu_mean_utilization, NEW.idle_gpu_hours) k)
                      d(state, partition, summaries, key, bucket, n)
-                WHERE d.bucket IS NOT NULL
                 GROUP BY 2, 3, 4, 5, 6 HAVING sum(d.n) <> 0 ORDER BY 2, 3, 4, 5, 6
                 ON CONFLICT (backend, state, partition, summaries, key, bucket)
                 DO UPDATE SET n = r.n + excluded.n;
@@ -234,11 +230,9 @@ BEGIN
         SELECT 0, j.state, j.partition,
                hjo_job_summaries(j.cpu_efficiency, j.memory_peak_ratio, j.gpu_mean_utilization,
                                  j.idle_gpu_hours), v.key, hjo_summary_bucket(v.val), count(*)
-        FROM jobs j CROSS JOIN LATERAL (VALUES (1::smallint, j.cpu_efficiency),
-                                               (2::smallint, j.memory_peak_ratio),
-                                               (4::smallint, j.gpu_mean_utilization),
-                                               (8::smallint, j.idle_gpu_hours)) v(key, val)
-        WHERE v.val IS NOT NULL
+        FROM jobs j,
+             hjo_job_summary_keys(j.cpu_efficiency, j.memory_peak_ratio, j.gpu_mean_utilization,
+                                  j.idle_gpu_hours) v
         GROUP BY 2, 3, 4, 5, 6;
         SELECT coalesce(sum(n), 0) INTO v_n FROM job_counts;
         RETURN v_n;
@@ -549,6 +543,7 @@ REVOKE EXECUTE ON FUNCTION hjo_job_counts_stmt(), hjo_job_counts_row(), hjo_job_
         hjo_jobs_count_sql(integer, integer, boolean, boolean, text)
         FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION hjo_jobs_count_sql(integer, integer, boolean, boolean, text),
+        hjo_job_summary_keys(float8, float8, float8, float8),
         hjo_summary_bucket(float8), hjo_summary_floor(float8), hjo_job_summaries(float8, float8,
         float8, float8)
         TO hjo_api;
